@@ -1,0 +1,57 @@
+"""What the ci/ scripts and the tests share: where notebooks are and how to run them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+WORKSHOPS = ROOT / "workshops"
+KERNEL = "scaling-ml-spark"  # registered by `make setup`; tests use the current env instead
+NOTEBOOK_NAME = re.compile(r"\d\d_[a-z0-9_]+\.ipynb")
+
+
+def course_notebooks(folder: Path = SOLUTIONS) -> list[Path]:
+    """The numbered notebooks of a folder, in course order."""
+    return sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_NAME.fullmatch(p.name))
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def write(notebook: nbformat.NotebookNode, path: Path) -> None:
+    nbformat.write(notebook, path)
+
+
+def tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def execute(source: Path, output: Path, parameters: dict, cwd: Path, kernel: str | None = None,
+            progress: bool = False) -> nbformat.NotebookNode:
+    """Run a notebook with papermill; raises PapermillExecutionError if a cell fails."""
+    import papermill
+
+    return papermill.execute_notebook(
+        str(source), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel,
+        progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
+    )
+
+
+def strip_run_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what papermill adds (timings, injected cell) so committed notebooks diff cleanly."""
+    notebook.cells = [c for c in notebook.cells if "injected-parameters" not in tags(c)]
+    notebook.metadata.pop("papermill", None)
+    for count, cell in enumerate(notebook.cells, start=1):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.execution_count = count
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output.execution_count = count
+    return notebook

@@ -1,0 +1,115 @@
+"""Run the whole course headless with papermill and write a summary an instructor can read.
+
+    python ci/run_course.py --scale small            # every solution notebook
+    python ci/run_course.py --only 01 --scale medium # one workshop
+    python ci/run_course.py --students               # the student notebooks instead
+    python ci/run_course.py --update-solutions       # re-execute solutions/ in place
+
+Summary: <out>/summary.md and summary.json (status, seconds, key numbers per notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from notebooks import (  # noqa: E402
+    KERNEL,
+    ROOT,
+    SOLUTIONS,
+    WORKSHOPS,
+    course_notebooks,
+    execute,
+    read,
+    strip_run_metadata,
+    write,
+)
+
+from sparkcourse.report import read_metrics  # noqa: E402
+
+
+def declared_parameters(path: Path) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def run_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool) -> dict:
+    """Execute one notebook into out_dir (its working folder too); never raises."""
+    unknown = set(parameters) - declared_parameters(source)
+    if unknown:
+        return {"notebook": source.name, "status": f"unknown parameters {sorted(unknown)}",
+                "seconds": 0.0, "metrics": {}}
+    output = out_dir / source.name
+    start = time.perf_counter()
+    try:
+        execute(source, output, parameters, cwd=out_dir, kernel=KERNEL, progress=progress)
+        status = "ok"
+    except Exception as error:  # papermill's error holds the failing cell's message
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        status = "failed: " + (lines[-1] if lines else type(error).__name__)
+    seconds = time.perf_counter() - start
+    metrics = read_metrics(read(output)) if output.exists() else {}
+    return {"notebook": source.name, "status": status, "seconds": round(seconds, 1),
+            "metrics": metrics}
+
+
+def summary_markdown(results: list[dict], parameters: dict) -> str:
+    lines = [f"# Course run ({', '.join(f'{k}={v}' for k, v in parameters.items())})", "",
+             "| notebook | status | seconds | key numbers |", "|---|---|---|---|"]
+    for r in results:
+        numbers = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in r["metrics"].items())
+        lines.append(f"| {r['notebook']} | {r['status']} | {r['seconds']} | {numbers} |")
+    total = sum(r["seconds"] for r in results)
+    lines += ["", f"Total: {total:.0f} s for {len(results)} notebooks."]
+    return "\n".join(lines) + "\n"
+
+
+def update_solution(source: Path, result_dir: Path) -> None:
+    """Replace a solution with its freshly executed copy (papermill metadata removed)."""
+    write(strip_run_metadata(read(result_dir / source.name)), source)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--master", default="local[*]", help="spark_master for every notebook")
+    parser.add_argument("--only", nargs="*", default=[], help="notebook numbers, e.g. 00 01")
+    parser.add_argument("--students", action="store_true", help="run workshops/ instead")
+    parser.add_argument("--update-solutions", action="store_true",
+                        help="execute solutions/ with default parameters and save them in place")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "course")
+    args = parser.parse_args()
+
+    folder = WORKSHOPS if args.students else SOLUTIONS
+    notebooks = [p for p in course_notebooks(folder) if not args.only or p.name[:2] in args.only]
+    parameters = {} if args.update_solutions else {"scale": args.scale,
+                                                   "spark_master": args.master}
+    out_dir = Path(tempfile.mkdtemp()) if args.update_solutions else args.out / args.scale
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = sys.stderr.isatty()
+
+    results = []
+    for number, source in enumerate(notebooks, start=1):
+        print(f"[{number}/{len(notebooks)}] {source.name} ...", flush=True)
+        result = run_notebook(source, out_dir, parameters, progress)
+        print(f"    {result['status']} in {result['seconds']} s", flush=True)
+        if args.update_solutions and result["status"] == "ok":
+            update_solution(source, out_dir)
+        results.append(result)
+
+    report = summary_markdown(results, parameters or {"defaults": "solutions"})
+    (out_dir / "summary.md").write_text(report)
+    (out_dir / "summary.json").write_text(json.dumps(results, indent=2))
+    print("\n" + report + f"\nSummary and executed notebooks: {out_dir}")
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

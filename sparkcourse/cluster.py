@@ -1,0 +1,123 @@
+"""A Spark standalone cluster on this machine: one master and some workers on 127.0.0.1,
+started from the pyspark package's own launcher, stopped by the PIDs it started.
+
+    with LocalCluster(workers=2) as cluster:
+        spark = get_spark(cluster.master_url)
+
+Or from a shell: `python -m sparkcourse.cluster --workers 2` (Ctrl-C stops it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+class LocalCluster:
+    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "2g",
+                 folder: str | Path | None = None, port: int | None = None):
+        self.workers, self.cores, self.memory = workers, cores, memory
+        self.folder = Path(folder or tempfile.mkdtemp(prefix="spark-cluster-"))
+        self.port, self.ui_port = port or free_port(), free_port()
+        self.processes: list[subprocess.Popen] = []
+
+    @property
+    def master_url(self) -> str:
+        return f"spark://{HOST}:{self.port}"
+
+    def _launch(self, name: str, *args: str) -> None:
+        env = dict(os.environ, SPARK_LOCAL_IP=HOST, PYSPARK_PYTHON=sys.executable,
+                   SPARK_HOME=str(spark_home()))
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
+        command = [str(spark_home() / "bin" / "spark-class"), *args]
+        self.processes.append(subprocess.Popen(command, stdout=log, stderr=log, env=env,
+                                               stdin=subprocess.DEVNULL, start_new_session=True))
+        (self.folder / f"{name}.pid").write_text(str(self.processes[-1].pid))
+
+    def alive_workers(self) -> int:
+        try:
+            url = f"http://{HOST}:{self.ui_port}/json/"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                state = json.load(response)
+        except OSError:
+            return 0
+        return sum(worker["state"] == "ALIVE" for worker in state.get("workers", []))
+
+    def start(self, timeout: float = 90) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._launch("master", "org.apache.spark.deploy.master.Master", "--host", HOST,
+                     "--port", str(self.port), "--webui-port", str(self.ui_port))
+        for i in range(self.workers):
+            work = self.folder / f"worker-{i}"
+            work.mkdir(exist_ok=True)
+            self._launch(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", self.master_url,
+                         "--host", HOST, "--cores", str(self.cores), "--memory", self.memory,
+                         "--webui-port", str(free_port()), "--work-dir", str(work))
+        deadline = time.monotonic() + timeout
+        while self.alive_workers() < self.workers:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.stop()
+                raise RuntimeError(f"the local cluster did not come up; logs in {self.folder}")
+            time.sleep(0.5)
+        return self.master_url
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def __enter__(self) -> LocalCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run a Spark standalone cluster on 127.0.0.1.")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cores", type=int, default=1, help="cores per worker")
+    parser.add_argument("--memory", default="2g", help="memory per worker")
+    parser.add_argument("--port", type=int, default=7077)
+    args = parser.parse_args()
+    with LocalCluster(args.workers, args.cores, args.memory, port=args.port) as cluster:
+        print(f"Master {cluster.master_url}, UI http://{HOST}:{cluster.ui_port}, "
+              f"logs in {cluster.folder}. Ctrl-C stops it.", flush=True)
+        try:
+            while all(p.poll() is None for p in cluster.processes):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

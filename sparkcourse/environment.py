@@ -1,0 +1,63 @@
+"""What workshop 00 checks: versions against the course's pins, Java, Spark, a cluster."""
+
+from __future__ import annotations
+
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .java import JavaError, java_version
+
+REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
+KEY_PACKAGES = ["pyspark", "pandas", "pyarrow", "numpy", "scikit-learn", "matplotlib", "mlflow",
+                "hyperopt", "optuna", "torch", "deltalake", "statsmodels"]
+
+
+def pinned_versions(requirements: Path = REQUIREMENTS) -> dict[str, str]:
+    """{package: version} from the course's `name==version` lines."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        match = re.match(r"\s*([A-Za-z0-9_.\-]+)==([^\s#;]+)", line)
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def installed_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def version_table(packages: list[str] = KEY_PACKAGES) -> pd.DataFrame:
+    """Pinned and installed version of each package, and whether they match."""
+    pins = pinned_versions() if REQUIREMENTS.exists() else {}
+    rows = []
+    for package in packages:
+        pinned, installed = pins.get(package), installed_version(package)
+        status = ("missing" if installed is None else "ok" if installed.split("+")[0] == pinned
+                  else "differs" if pinned else "not pinned")
+        rows.append({"package": package, "pinned": pinned, "installed": installed, "status": status})
+    return pd.DataFrame(rows).set_index("package")
+
+
+def platform_summary() -> dict[str, str]:
+    """Python and Java major versions (patch levels vary between machines)."""
+    try:
+        java = f"Java {java_version()[0]}"
+    except JavaError as error:
+        java = f"missing: {error}"
+    python = ".".join(platform.python_version_tuple()[:2])
+    return {"python": f"Python {python}", "java": java}
+
+
+def readiness(checks: dict[str, bool]) -> str:
+    """'READY' or the list of what to fix."""
+    failed = [name for name, ok in checks.items() if not ok]
+    if not failed:
+        return f"READY: all {len(checks)} checks passed."
+    return "NOT READY, fix: " + "; ".join(failed)

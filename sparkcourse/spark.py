@@ -1,0 +1,178 @@
+"""One SparkSession for every notebook: local, a standalone master, or one already running.
+
+The JVM's stderr (banner, WARN lines) goes to a log file, never into notebook cells.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from .java import JavaError, java_version
+from .params import SCALES, CourseError, Scale, check_master
+
+CONF_DIR = Path(__file__).parent / "conf"
+_log_file: Path | None = None
+
+
+class SparkStartError(CourseError, RuntimeError):
+    """Spark could not start; the message says why and where the log is."""
+
+
+def usable_cores() -> int:
+    """Cores this process may use: CPU affinity and a cgroup quota both count (containers)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores or 1)
+
+
+def resolve_master(master: str) -> str:
+    """`local` and `local[*]` become `local[N]` with N the cores this machine gives us."""
+    master = check_master(master)
+    if master in ("local[*]", "local"):
+        return f"local[{usable_cores()}]" if master == "local[*]" else "local[1]"
+    return master
+
+
+def standalone_addresses(master: str) -> list[tuple[str, int]]:
+    """(host, port) of each master in a `spark://h1:p1,h2:p2` URL."""
+    hosts = master.removeprefix("spark://").split(",")
+    return [(host, int(port)) for host, port in (h.rsplit(":", 1) for h in hosts)]
+
+
+def master_reachable(master: str, timeout: float = 3.0) -> bool:
+    """True if a standalone master accepts TCP connections (local masters always are)."""
+    if not master.startswith("spark://"):
+        return True
+    for address in standalone_addresses(master):
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _on_loopback(master: str) -> bool:
+    if master.startswith("local"):
+        return True
+    if master.startswith("spark://"):
+        return all(h in ("127.0.0.1", "localhost") for h, _ in standalone_addresses(master))
+    return False
+
+
+def course_conf(master: str, app_name: str, scale: Scale) -> dict[str, str]:
+    """The settings that make Spark quiet, deterministic and sized for the scale."""
+    conf = {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.sql.shuffle.partitions": str(scale.shuffle_partitions),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={CONF_DIR / 'log4j2.properties'}",
+    }
+    if master.startswith("local"):
+        conf["spark.driver.memory"] = scale.driver_memory
+    if _on_loopback(master):
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+    return conf
+
+
+def spark_log_file() -> Path | None:
+    """The file the JVM of this notebook's session writes to (None for a session we reused)."""
+    return _log_file
+
+
+def _prepare_environment(master: str) -> None:
+    # Workers must run this kernel's Python, or they miss the course's packages.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if _on_loopback(master):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def _explain(error: BaseException, log_file: Path) -> str:
+    """One readable line from a failed start: the Java exception if there is one."""
+    java_error = getattr(error, "java_exception", None)
+    if java_error is not None:
+        reason = str(java_error.toString())
+    else:
+        lines = log_file.read_text(errors="replace").splitlines() if log_file.exists() else []
+        errors = [line for line in lines if re.search(r"Exception|Error|error:", line)]
+        reason = errors[-1].strip() if errors else str(error).splitlines()[0]
+    return f"Spark did not start: {reason}. JVM log: {log_file}"
+
+
+@cache
+def _package_zip() -> str:
+    """This package as a zip, for executors on machines where it is not installed."""
+    folder = tempfile.mkdtemp(prefix="sparkcourse-")
+    package = Path(__file__).parent
+    return shutil.make_archive(f"{folder}/sparkcourse", "zip", package.parent, package.name)
+
+
+def get_spark(
+    master: str = "local[*]",
+    app_name: str = "sparkcourse",
+    scale: Scale | str = "small",
+    log_file: str | Path = "work/spark-jvm.log",
+    conf: dict[str, str] | None = None,
+):
+    """The notebook's SparkSession.
+
+    An active session (Databricks, the `pyspark` shell, an earlier cell) is returned as it is.
+    Otherwise a new one starts on `master` with the course's quiet settings plus `conf`.
+    Failures raise SparkStartError with one readable line.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+
+    global _log_file
+    scale = SCALES[scale] if isinstance(scale, str) else scale
+    master = resolve_master(master)
+    try:
+        java_version()
+    except JavaError as error:
+        raise SparkStartError(str(error)) from None
+    if not master_reachable(master):
+        raise SparkStartError(f"No Spark master answers at {master}: is it running?")
+
+    _prepare_environment(master)
+    settings = course_conf(master, app_name, scale) | (conf or {})
+    spark_conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
+    log_file = Path(log_file).absolute()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        gateway = SparkContext._gateway  # a stopped session leaves its JVM (and log) running
+        if gateway is None:
+            gateway, _log_file = _launch_gateway(spark_conf, log_file), log_file
+        context = SparkContext(conf=spark_conf, gateway=gateway)
+    except Exception as error:  # Py4J and PySpark errors: turn them into one line
+        raise SparkStartError(_explain(error, _log_file or log_file)) from None
+    if not master.startswith("local"):
+        context.addPyFile(_package_zip())
+    return SparkSession.builder.getOrCreate()
+
+
+def _launch_gateway(spark_conf, log_file: Path):
+    from pyspark.java_gateway import launch_gateway
+
+    with open(log_file, "ab") as log:  # the JVM keeps its own handle on the file
+        return launch_gateway(spark_conf, popen_kwargs={"stdout": log, "stderr": log})

@@ -1,0 +1,94 @@
+"""The session helper: quiet, reused, and one readable line when it cannot start.
+
+Sessions start in subprocesses so that each test sees a fresh JVM and its real stderr."""
+
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sparkcourse.params import SCALES, ParameterError
+from sparkcourse.spark import (
+    SparkStartError,
+    course_conf,
+    get_spark,
+    master_reachable,
+    resolve_master,
+    usable_cores,
+)
+
+
+def run_python(code: str, cwd, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_local_star_is_capped_to_usable_cores():
+    assert resolve_master("local[*]") == f"local[{usable_cores()}]"
+    assert resolve_master("local[3]") == "local[3]"
+
+
+def test_course_conf_is_quiet_and_sized():
+    conf = course_conf("local[2]", "app", SCALES["small"])
+    assert conf["spark.ui.showConsoleProgress"] == "false"
+    assert conf["spark.sql.shuffle.partitions"] == str(SCALES["small"].shuffle_partitions)
+    assert "log4j2.properties" in conf["spark.driver.extraJavaOptions"]
+    assert "spark.driver.host" not in course_conf("spark://10.0.0.5:7077", "app", SCALES["large"])
+
+
+def test_bad_master_fails_before_spark():
+    with pytest.raises(ParameterError):
+        get_spark("spark:/oops")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_master_is_one_line():
+    master = f"spark://127.0.0.1:{closed_port()}"
+    assert not master_reachable(master, timeout=1)
+    with pytest.raises(SparkStartError, match="No Spark master answers"):
+        get_spark(master)
+
+
+def test_missing_java_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(SparkStartError, match="Java not found"):
+        get_spark("local[1]")
+
+
+def test_session_is_quiet_logged_and_reused(tmp_path):
+    result = run_python("""
+        from sparkcourse import get_spark
+        spark = get_spark("local[2]", "quiet", log_file="logs/jvm.log")
+        numbers = spark.range(1000)
+        assert numbers.groupBy(numbers.id % 7).count().count() == 7
+        assert get_spark("local[2]") is spark
+        print("ok")
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+    assert result.stderr == ""  # no banner, WARN line or progress bar reaches the notebook
+    assert (tmp_path / "logs" / "jvm.log").stat().st_size > 0
+
+
+def test_port_clash_is_one_readable_error(tmp_path):
+    result = run_python("""
+        import socket
+        from sparkcourse import SparkStartError, get_spark
+        busy = socket.socket(); busy.bind(("127.0.0.1", 0)); busy.listen()
+        conf = {"spark.driver.port": str(busy.getsockname()[1]), "spark.port.maxRetries": "0"}
+        try:
+            get_spark("local[1]", "clash", log_file="jvm.log", conf=conf)
+        except SparkStartError as error:
+            print(error)
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert message.startswith("Spark did not start:") and "\n" not in message
+    assert "BindException" in message or "Address already in use" in message
