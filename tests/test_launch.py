@@ -21,6 +21,8 @@ def get(url, token=None):
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, b""
+    except urllib.error.URLError:  # not listening yet
+        return None, b""
 
 
 @pytest.mark.slow
