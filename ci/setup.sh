@@ -21,7 +21,6 @@ fi
 echo "Setting up the course environment in .venv (first time: a few minutes) ..."
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
-.venv/bin/python -m ipykernel install --sys-prefix --name scaling-ml-spark \
-  --display-name "Python 3.11 (Scaling ML with Spark)" >/dev/null
+ci/register_kernel.sh .venv/bin/python
 echo "$want" > "$stamp"
 echo "Course environment ready."
