@@ -39,6 +39,7 @@ def execute(source: Path, output: Path, parameters: dict, cwd: Path, kernel: str
     return papermill.execute_notebook(
         str(source), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel,
         progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel start-up chatter
     )
 
 
