@@ -11,9 +11,8 @@ setup:                 ## create/update the course environment (.venv)
 lab: setup             ## launch the course in JupyterLab
 	@ci/launch_lab.sh $(LAB_ARGS)
 
-test: setup            ## lint, check workshops/ is in sync, run every test
+test: setup            ## lint, then every test (workshops/ in sync, notebooks, cluster, launch)
 	$(BIN)/ruff check .
-	$(BIN)/python ci/make_workshops.py --check
 	$(BIN)/python -m pytest -n 2 --durations=12 tests
 
 course: setup          ## run every solution notebook headless; summary in build/course

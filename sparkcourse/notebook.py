@@ -48,6 +48,7 @@ def setup_notebook(
     run.work.mkdir(parents=True, exist_ok=True)
     set_seeds(run.seed)
     quiet_python()
+    plot_defaults()
     return run
 
 
@@ -63,12 +64,13 @@ def quiet_python() -> None:
     """Keep library chatter out of cell outputs; the lesson's own output stays."""
     logging.getLogger("py4j").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
-    try:
-        import matplotlib as mpl
 
-        mpl.rcParams.update({"figure.figsize": (7, 3.6), "figure.dpi": 90, "axes.grid": True})
-    except ImportError:
-        pass
+
+def plot_defaults() -> None:
+    """One plot style for the whole course: compact figures with a grid."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({"figure.figsize": (7, 3.6), "figure.dpi": 90, "axes.grid": True})
 
 
 def _print_course_error(shell, etype, value, tb, tb_offset=None):

@@ -99,7 +99,6 @@ def spark_log_file() -> Path | None:
 def _prepare_environment(master: str) -> None:
     # Workers must run this kernel's Python, or they miss the course's packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if _on_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
