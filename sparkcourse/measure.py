@@ -56,7 +56,7 @@ def verdict(table: pd.DataFrame, baseline: str, challenger: str, unit: str = "ro
     if (speedup > 1).all():
         return summary + f"{challenger} wins at every measured size."
     if (speedup < 1).all():
-        return summary + f"{baseline} wins at every measured size: {challenger}'s overhead dominates."
+        return summary + f"{baseline} wins at every measured size."
     return summary + "The lead changes without a clean crossover: measure again, or at more sizes."
 
 
