@@ -102,9 +102,8 @@ def index_notebook() -> nbformat.NotebookNode:
         + course_map()
         + "\n\nThe course README explains set-up, parameters and running against a cluster."
     )
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "scaling-ml-spark", "display_name": "Python 3.11 (Scaling ML with Spark)",
-        "language": "python"}})
+    kernelspec = read(course_notebooks()[0]).metadata.kernelspec  # the course kernel, as lessons use it
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec})
     notebook.cells = [nbformat.v4.new_markdown_cell(text, id="course-index")]
     return notebook
 
