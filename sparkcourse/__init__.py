@@ -2,12 +2,12 @@
 
 from .measure import compare, crossover, plot_comparison, seconds, verdict
 from .notebook import Run, set_seeds, setup_notebook
-from .params import SCALES, CourseError, ParameterError, Scale, check_choice, check_int
+from .params import SCALES, CourseError, ParameterError, Scale, check_choice, check_int, check_number
 from .report import record
 from .spark import SparkStartError, get_spark, spark_log_file
 
 __all__ = [
     "SCALES", "CourseError", "ParameterError", "Run", "Scale", "SparkStartError",
-    "check_choice", "check_int", "compare", "crossover", "get_spark", "plot_comparison",
-    "record", "seconds", "set_seeds", "setup_notebook", "spark_log_file", "verdict",
+    "check_choice", "check_int", "check_number", "compare", "crossover", "get_spark",
+    "plot_comparison", "record", "seconds", "set_seeds", "setup_notebook", "spark_log_file", "verdict",
 ]

@@ -64,6 +64,10 @@ def quiet_python() -> None:
     """Keep library chatter out of cell outputs; the lesson's own output stays."""
     logging.getLogger("py4j").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    # Raised when a library (Hyperopt) starts Spark jobs from its own threads; harmless.
+    warnings.filterwarnings("ignore", message="Spark session is not provided")
+    # tqdm (imported by Optuna) asks for ipywidgets; its progress bars are off anyway.
+    warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def plot_defaults() -> None:

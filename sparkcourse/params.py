@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 
 class CourseError(Exception):
@@ -62,6 +62,15 @@ def check_int(name: str, value: object, minimum: int = 0) -> int:
     if value < minimum:
         raise ParameterError(f"{name} must be >= {minimum}; got {value}")
     return int(value)
+
+
+def check_number(name: str, value: object, minimum: float = 0.0) -> float:
+    """A real-valued parameter (seconds, a fraction) at or above `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, Real) or value != value:
+        raise ParameterError(f"{name} must be a number; got {value!r}")
+    if value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}; got {value}")
+    return float(value)
 
 
 def check_choice(name: str, value: object, choices: tuple) -> object:

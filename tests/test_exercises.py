@@ -66,3 +66,76 @@ def test_workshop_01_checks(events_path, check, reference):
     assert check(None, events_path).status == "not attempted"
     column = answer.columns[1]
     assert check(answer.assign(**{column: answer[column] * 1.1}), events_path).status == "hint"
+
+
+# Workshop 02 -------------------------------------------------------------------------------------
+
+def forest_space(**changes):
+    import math
+
+    from hyperopt import hp
+    from hyperopt.pyll import scope
+
+    space = {
+        "n_estimators": scope.int(hp.quniform("n_estimators", 50, 500, 50)),
+        "max_depth": scope.int(hp.quniform("max_depth", 2, 20, 1)),
+        "max_features": hp.choice("max_features", ["sqrt", "log2", 0.5]),
+        "min_samples_leaf": scope.int(
+            hp.qloguniform("min_samples_leaf", math.log(1), math.log(64), 1)),
+    }
+    return {**space, **changes}
+
+
+def test_search_space_check():
+    from hyperopt import hp
+    from hyperopt.pyll import scope
+
+    from sparkcourse.exercises.tuning import check_search_space
+
+    assert check_search_space(None) == NOT_ATTEMPTED
+    assert check_search_space(forest_space()).correct
+    wrong = {
+        "scope.int": forest_space(n_estimators=hp.quniform("n_estimators", 50, 500, 50)),
+        "log-uniform": forest_space(
+            min_samples_leaf=scope.int(hp.quniform("min_samples_leaf", 1, 64, 1))),
+        "outside": forest_space(max_depth=scope.int(hp.quniform("max_depth", 1, 20, 1))),
+        "never took": forest_space(max_features=hp.choice("max_features", ["sqrt", "log2"])),
+        "keys": {"n_estimators": hp.uniform("n_estimators", 0, 1)},
+        "cannot sample": forest_space(max_depth=hp.quniform("max_depth", 2, 20, 1) + "x"),
+    }
+    for words, space in wrong.items():
+        feedback = check_search_space(space)
+        assert feedback.status == "hint" and words in feedback.message, (words, feedback)
+
+
+def test_parallelism_check():
+    from sparkcourse.exercises.tuning import check_parallelism, expected_parallelism
+
+    rules = {"max_evals": 48, "trial_seconds": 30, "cores": 16, "min_rounds": 4, "overhead": 5.0}
+    assert expected_parallelism(48, 16, 4) == 12 and expected_parallelism(48, 8, 4) == 8
+    assert check_parallelism(None, None, **rules) == NOT_ATTEMPTED
+    assert check_parallelism(12, 4 * 35, **rules).correct
+    for answer, predicted, words in [(32, 70, "only 16"), (16, 105, "fewer than 4 rounds"),
+                                     (8, 210, "finish sooner"), (12, 4 * 30, "measured overhead")]:
+        feedback = check_parallelism(answer, predicted, **rules)
+        assert words in feedback.message, feedback
+
+
+def test_best_run_check(tmp_path):
+    import mlflow
+
+    from sparkcourse.exercises.tuning import check_best_run
+    from sparkcourse.tuning import start_tracking
+
+    tracking = start_tracking(tmp_path, "exercise")
+    child_ids = {}
+    with mlflow.start_run(experiment_id=tracking.experiment_id) as parent:
+        for loss in (0.3, 0.1, 0.2):
+            with mlflow.start_run(experiment_id=tracking.experiment_id, nested=True) as child:
+                mlflow.log_metric("loss", loss)
+                child_ids[loss] = child.info.run_id
+    parent_id = parent.info.run_id
+    assert check_best_run(None, parent_id) == NOT_ATTEMPTED
+    assert check_best_run(child_ids[0.1], parent_id).correct
+    assert "best child has 0.1000" in check_best_run(child_ids[0.3], parent_id).message
+    assert "not one of the search's child runs" in check_best_run(parent_id, parent_id).message

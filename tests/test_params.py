@@ -6,6 +6,7 @@ from sparkcourse.params import (
     check_choice,
     check_int,
     check_master,
+    check_number,
     check_scale,
 )
 
@@ -48,3 +49,13 @@ def test_check_choice():
     assert check_choice("engine", "a", ("a", "b")) == "a"
     with pytest.raises(ParameterError, match="engine must be one of a, b"):
         check_choice("engine", "c", ("a", "b"))
+
+
+def test_check_number():
+    assert check_number("cost", 2) == 2.0 and check_number("cost", 0.5) == 0.5
+    assert check_number("cost", -1, minimum=-1) == -1.0
+    with pytest.raises(ParameterError, match="cost must be >= 0.0; got -0.5"):
+        check_number("cost", -0.5)
+    for bad in ("1", None, True, float("nan")):
+        with pytest.raises(ParameterError, match="cost must be a number"):
+            check_number("cost", bad)

@@ -1,0 +1,149 @@
+"""Parallel hyperparameter tuning: budgets, a tunable trial cost, MLflow set-up, and the cost model.
+
+The cost model is the one Workshop 02 measures: `max_evals` trials run `parallelism` at a time, so
+they take `rounds = ceil(max_evals / parallelism)` rounds, and each round costs one trial plus a
+fixed overhead per trial (scheduling a Spark job, starting a Python worker, polling for results).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much searching a scale does by default."""
+
+    max_evals: int  # trials per search
+    trial_cost: float  # extra CPU seconds per trial, standing in for a bigger model
+
+
+BUDGETS = {
+    "small": Budget(max_evals=8, trial_cost=0.5),
+    "medium": Budget(max_evals=16, trial_cost=4.0),
+    "large": Budget(max_evals=64, trial_cost=10.0),
+}
+
+
+def spend_cpu(seconds: float) -> None:
+    """Keep one core busy for `seconds` of CPU time: the work of a bigger model, made tunable.
+
+    CPU time, not sleep: two such trials on one core take twice as long, as real training would."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def log_grid(low: float, high: float, points: int) -> np.ndarray:
+    """`points` values from `low` to `high`, evenly spaced on a log scale (both ends included)."""
+    return np.logspace(math.log10(low), math.log10(high), points)
+
+
+def best_so_far(losses: Sequence[float]) -> np.ndarray:
+    """The best (lowest) loss after each evaluation."""
+    return np.minimum.accumulate(np.asarray(losses, dtype=float))
+
+
+def evaluations_to_reach(losses: Sequence[float], target: float) -> int | None:
+    """How many evaluations it took to reach `target` or better (None: never reached)."""
+    reached = np.flatnonzero(np.asarray(losses, dtype=float) <= target + 1e-12)
+    return int(reached[0]) + 1 if reached.size else None
+
+
+# The cost model -------------------------------------------------------------------------------
+
+def rounds(max_evals: int, parallelism: int) -> int:
+    """Rounds of trials needed when `parallelism` run at once."""
+    return math.ceil(max_evals / parallelism)
+
+
+def trial_overhead(total_seconds: float, max_evals: int, parallelism: int,
+                   trial_seconds: float) -> float:
+    """The fixed cost per trial that explains a measured parallel search."""
+    return max(total_seconds / rounds(max_evals, parallelism) - trial_seconds, 0.0)
+
+
+def predicted_seconds(max_evals: int, parallelism: int, trial_seconds: float,
+                      overhead: float) -> float:
+    """Wall time of a parallel search under the cost model."""
+    return rounds(max_evals, parallelism) * (trial_seconds + overhead)
+
+
+def predicted_speedup(max_evals: int, parallelism: int, trial_seconds, overhead: float):
+    """Sequential time over parallel time (works on arrays of trial costs too)."""
+    trial_seconds = np.asarray(trial_seconds, dtype=float)
+    return max_evals * trial_seconds / (rounds(max_evals, parallelism) * (trial_seconds + overhead))
+
+
+def crossover_cost(max_evals: int, parallelism: int, overhead: float) -> float | None:
+    """The trial cost (seconds) above which the parallel search is faster; None if it never is."""
+    r = rounds(max_evals, parallelism)
+    return r * overhead / (max_evals - r) if max_evals > r else None
+
+
+# MLflow ---------------------------------------------------------------------------------------
+
+QUIET_ENVIRONMENT = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",  # no attempt to reach a telemetry host (offline)
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
+@dataclass(frozen=True)
+class Tracking:
+    uri: str  # sqlite:///... under the notebook's working folder
+    experiment_id: str
+
+
+def start_tracking(work: Path, experiment: str) -> Tracking:
+    """A fresh MLflow store under `work/mlflow` (sqlite plus artifacts) with one experiment in it.
+
+    Each call starts empty, so a notebook's outputs repeat; the store gets a new file name because
+    MLflow keeps a connection to the previous one open. Call it before starting Spark: local
+    workers inherit the environment set here."""
+    os.environ.update(QUIET_ENVIRONMENT)
+    import mlflow
+
+    folder = work / "mlflow"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    quiet_tuning_libraries()
+    mlflow.set_tracking_uri(f"sqlite:///{folder / f'store-{uuid.uuid4().hex[:8]}.db'}")
+    artifacts = (folder / "artifacts").as_uri()
+    return Tracking(mlflow.get_tracking_uri(), mlflow.create_experiment(experiment, artifacts))
+
+
+def quiet_tuning_libraries() -> None:
+    """MLflow, Hyperopt and Optuna log each step at INFO level; keep warnings only."""
+    import hyperopt.spark  # noqa: F401 - creates the "hyperopt-spark" logger
+    import optuna
+
+    for name in ("mlflow", "alembic", "hyperopt", "hyperopt-spark"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class ResultsSeen:
+    """A Hyperopt algorithm that also notes how many finished results each proposal was based on.
+
+    `ResultsSeen(tpe.suggest)` proposes exactly what `tpe.suggest` does; afterwards `.seen` maps
+    each trial id to the number of results the algorithm had in hand when it proposed the trial."""
+
+    def __init__(self, algo):
+        self.algo = algo
+        self.seen: dict[int, int] = {}
+
+    def __call__(self, new_ids, domain, trials, seed):
+        finished = sum(1 for trial in trials.trials if trial["result"].get("status") == "ok")
+        self.seen.update(dict.fromkeys(new_ids, finished))
+        return self.algo(new_ids, domain, trials, seed)
