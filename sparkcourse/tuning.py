@@ -31,7 +31,7 @@ class Budget:
 BUDGETS = {
     "small": Budget(max_evals=8, trial_cost=0.5),
     "medium": Budget(max_evals=16, trial_cost=4.0),
-    "large": Budget(max_evals=64, trial_cost=10.0),
+    "large": Budget(max_evals=32, trial_cost=10.0),
 }
 
 
