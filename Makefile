@@ -13,7 +13,7 @@ lab: setup             ## launch the course in JupyterLab
 
 test: setup            ## lint, then every test (workshops/ in sync, notebooks, cluster, launch)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --durations=12 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=12 tests
 
 course: setup          ## run every solution notebook headless; summary in build/course
 	$(BIN)/python ci/run_course.py --scale $(SCALE) --master "$(MASTER)"
