@@ -3,10 +3,13 @@ BIN := .venv/bin
 SCALE ?= small
 MASTER ?= local[*]
 
-.PHONY: setup lab test course students solutions workshops lint clean
+.PHONY: setup horovod lab test course students solutions workshops lint clean
 
 setup:                 ## create/update the course environment (.venv)
 	@ci/setup.sh
+
+horovod: setup         ## opt-in: build Horovod (once per machine) into .venv for workshop 03
+	@ci/build_horovod.sh
 
 lab: setup             ## launch the course in JupyterLab
 	@ci/launch_lab.sh $(LAB_ARGS)
