@@ -61,6 +61,24 @@ def quiet_distributed_training() -> None:
     distributor_log.propagate = False
 
 
+def skip_interpreter_teardown() -> None:
+    """End this training process as soon as Python starts to exit, skipping its teardown.
+
+    With gloo, a C++ thread can abort the process during interpreter teardown ("terminate called
+    without an active exception", SIGABRT) after the training function has returned and its
+    result is saved (PyTorch PR 179291); the launcher then reports a failed rank. Call this at the
+    end of a training function, after destroy_process_group(); never in the notebook's kernel.
+    """
+    import atexit
+
+    def leave() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    atexit.register(leave)
+
+
 def horovod_status() -> tuple[bool, str]:
     """Whether Horovod with PyTorch and Spark support imports here, and if not, what to do."""
     try:

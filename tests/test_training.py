@@ -157,3 +157,13 @@ def test_feature_stage_check_with_spark(tmp_path):
     assert "the model does not see calls_per_year" in lines[3]
     assert "should be support_calls / tenure_months * 12" in lines[4]
     assert lines[5].startswith("✔ correct: AUC")
+
+
+def test_skip_interpreter_teardown_leaves_at_once_with_success():
+    import subprocess
+    import sys
+
+    code = ("import atexit\nfrom sparkcourse.deep import skip_interpreter_teardown\n"
+            "atexit.register(print, 'teardown ran')\nskip_interpreter_teardown()\nprint('done', end='')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == "done"

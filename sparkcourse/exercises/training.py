@@ -9,6 +9,7 @@ import queue
 import numpy as np
 
 from ..data.churn import calls_per_year
+from ..deep import skip_interpreter_teardown
 from . import NOT_ATTEMPTED, Feedback, correct, hint
 
 FEATURE = "calls_per_year"
@@ -76,6 +77,9 @@ def _rank_main(payload: bytes, rank: int, world_size: int, port: int, results) -
         results.put((rank, "error", f"{type(error).__name__}: {error}"))
     finally:
         dist.destroy_process_group()
+        results.close()
+        results.join_thread()  # the result is sent before the process leaves
+        skip_interpreter_teardown()
 
 
 def run_on_two_ranks(function, timeout: float = 90) -> dict[int, tuple[str, object]]:
