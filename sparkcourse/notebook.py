@@ -68,6 +68,12 @@ def quiet_python() -> None:
     warnings.filterwarnings("ignore", message="Spark session is not provided")
     # tqdm (imported by Optuna) asks for ipywidgets; its progress bars are off anyway.
     warnings.filterwarnings("ignore", message="IProgress not found")
+    # PySpark also logs every analysis error as a JSON line on stderr; the exception still reaches
+    # the caller. Created through PySparkLogger, whose .exception() takes extra fields.
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def plot_defaults() -> None:

@@ -65,3 +65,15 @@ def future_weeks(truth: pd.DataFrame, weeks: int, seed: int) -> pd.DataFrame:
                 + t.promo_effect.to_numpy() * promo)
     return pd.DataFrame({"store_id": store, "week": week.astype(np.int32), "price": price,
                          "promo": promo, "expected_sales": expected})
+
+
+REGIONS = ["east", "north", "south", "west"]
+FORMATS = ["express", "supermarket", "hypermarket"]
+
+
+def store_directory(n_groups: int, seed: int) -> pd.DataFrame:
+    """One row per store: its region and format (a small table to join with the sales)."""
+    rng = np.random.default_rng(seed + 2)
+    return pd.DataFrame({"store_id": np.arange(n_groups, dtype=np.int64),
+                         "region": rng.choice(REGIONS, n_groups),
+                         "format": rng.choice(FORMATS, n_groups, p=[0.5, 0.35, 0.15])})
