@@ -57,12 +57,15 @@ def check_merge(path: str, expected: pd.DataFrame, version_before: int) -> Feedb
     return correct()
 
 
-def check_constraint(path: str, bad_batch: pd.DataFrame, good_batch: pd.DataFrame) -> Feedback:
-    """A constraint on the table that rejects `bad_batch` and accepts `good_batch` (tried on a copy)."""
+def check_constraint(path: str, bad_batch: pd.DataFrame, good_batch: pd.DataFrame,
+                     before: set[str] = frozenset()) -> Feedback:
+    """A new constraint (not among `before`) that rejects `bad_batch` and accepts `good_batch`.
+
+    Both batches are tried on a copy of the table."""
     from deltalake import DeltaTable, write_deltalake
 
     constraints = {key: value for key, value in DeltaTable(path).metadata().configuration.items()
-                   if key.startswith("delta.constraints.")}
+                   if key.startswith("delta.constraints.") and key not in before}
     if not constraints:
         return NOT_ATTEMPTED
     with tempfile.TemporaryDirectory() as scratch:
