@@ -9,7 +9,6 @@ would receive the group's key first.
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pandas as pd
@@ -86,13 +85,6 @@ def pandas_loop(sales: pd.DataFrame, fit) -> pd.DataFrame:
     """The single-machine baseline: the same function, one group after another."""
     parts = [fit(rows) for _, rows in sales.groupby("store_id", sort=True)]
     return pd.concat(parts, ignore_index=True)
-
-
-def timed(work) -> tuple[object, float]:
-    """The result of `work()` and the seconds it took."""
-    start = time.perf_counter()
-    result = work()
-    return result, time.perf_counter() - start
 
 
 def cost_lines(table: pd.DataFrame) -> pd.DataFrame:
