@@ -25,6 +25,13 @@ def run_python(code: str, cwd, timeout=180) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def printed_lines(code: str, cwd) -> list[str]:
+    """The lines a script prints, once it has run without error (e.g. one check's feedback each)."""
+    result = run_python(code, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()
+
+
 def test_local_star_is_capped_to_usable_cores():
     assert resolve_master("local[*]") == f"local[{usable_cores()}]"
     assert resolve_master("local[3]") == "local[3]"
