@@ -46,7 +46,7 @@ def means(data, variables: list[str], class_vars: list[str] = (), stats_: tuple 
             row |= {"N Obs": group["N Obs"], "Variable": variable}
             row |= {name: group[f"{variable}|{name}"] for name in stats_}
             rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).astype({c: wide[c].dtype for c in class_vars})
     if not class_vars:
         table = table.drop(columns="N Obs")
     return table.astype({"N": "int64"})

@@ -57,8 +57,8 @@ def check_hair_tests(answer, color: pd.DataFrame) -> Feedback:
                            advice="weight each Hair level by Count (sum, not count), per Region")
     if feedback.correct:
         return correct("the figures SAS prints: " + "; ".join(
-            f"Region {r.Region}: {r['Chi-Square']:.4f}, p = {r['Pr > ChiSq']:.4f}"
-            for _, r in expected.iterrows()))
+            f"Region {region}: {value:.4f}, p = {p:.4f}" for region, value, p in
+            zip(expected.Region, expected["Chi-Square"], expected["Pr > ChiSq"], strict=True)))
     return feedback
 
 
