@@ -17,6 +17,13 @@ FAIL_FAST_BARRIER = {
     "spark.scheduler.barrier.maxConcurrentTasksCheck.interval": "1s",
     "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures": "1",
 }
+# What PyTorch's processes read from their environment: one OpenMP thread each (else torchrun
+# warns on every run), and C++ log lines for errors only (else a rank that ends first can leave
+# "[W ... TCPStore.cpp] ... Connection was likely closed" in the cell).
+QUIET_TRAINING_ENV = {"OMP_NUM_THREADS": "1", "TORCH_CPP_LOG_LEVEL": "ERROR"}
+# Executors do not inherit the notebook's environment (on a cluster, the workers start them):
+# with local_mode=False, TorchDistributor streams their output into the cell.
+QUIET_EXECUTORS = {f"spark.executorEnv.{name}": value for name, value in QUIET_TRAINING_ENV.items()}
 HOROVOD_ADVICE = "build it once with `make horovod` (about 6 min), restart the kernel, run again."
 
 
@@ -46,11 +53,12 @@ def load_shard(folder: str, rank: int, world_size: int, features: str = "x", lab
 
 
 def quiet_distributed_training() -> None:
-    """Keep torchrun's and TorchDistributor's start-up chatter out of notebook cells."""
+    """Keep torchrun's and TorchDistributor's chatter out of notebook cells (QUIET_EXECUTORS
+    does the same for the executors, once passed to the SparkSession)."""
     import logging
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # else torchrun warns on every run
-    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    for name, value in QUIET_TRAINING_ENV.items():
+        os.environ.setdefault(name, value)
     # TorchDistributor resets its logger to INFO and adds a stderr handler unless it has one:
     # give it one that shows warnings and errors only.
     distributor_log = logging.getLogger("TorchDistributor")
