@@ -1,12 +1,16 @@
-# The course's commands. `make lab` and `make test` set up .venv first when needed.
+# The course's commands. `make lab`, `make check` and `make test` set up .venv first when needed.
 BIN := .venv/bin
+PYTEST := $(BIN)/python -m pytest --durations=8
 SCALE ?= small
 MASTER ?= local[*]
 
-.PHONY: setup horovod lab test course students solutions workshops lint clean
+.PHONY: setup lock horovod lab check test course students solutions workshops lint clean
 
-setup:                 ## create/update the course environment (.venv)
+setup:                 ## create/update the course environment (.venv) from requirements.lock
 	@ci/setup.sh
+
+lock:                  ## regenerate requirements.lock (every distribution, with hashes) from requirements.txt
+	@ci/setup.sh lock
 
 horovod: setup         ## opt-in: build Horovod (once per machine) into .venv for workshop 03
 	@ci/build_horovod.sh
@@ -14,9 +18,16 @@ horovod: setup         ## opt-in: build Horovod (once per machine) into .venv fo
 lab: setup             ## launch the course in JupyterLab
 	@ci/launch_lab.sh $(LAB_ARGS)
 
-test: setup            ## lint, then every test (workshops/ in sync, notebooks, cluster, launch)
+check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, lessons, committed outputs, unit tests
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=12 tests
+	$(PYTEST) -n 2 -m "not slow" tests
+
+# Two cores, and never more Spark tasks at once than cores: first the slow tests that use one
+# core each (student notebooks on local[1], Spark unit tests, the launch), two at a time; then,
+# one at a time, those that keep both busy (solutions on local[2], the cluster, Horovod).
+test: check            ## everything (what CI runs): check, then every notebook, the cluster, Horovod, the launch
+	$(PYTEST) -n 2 -m "slow and not exclusive" tests
+	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
 
 course: setup          ## run every solution notebook headless; summary in build/course
 	$(BIN)/python ci/run_course.py --scale $(SCALE) --master "$(MASTER)"
@@ -24,7 +35,7 @@ course: setup          ## run every solution notebook headless; summary in build
 students: setup        ## run every student notebook headless
 	$(BIN)/python ci/run_course.py --students --scale $(SCALE) --master "$(MASTER)"
 
-solutions: setup       ## re-execute solutions/ in place, then regenerate workshops/
+solutions: setup       ## re-execute solutions/ in place (on local[2], as CI checks them), then regenerate workshops/
 	$(BIN)/python ci/run_course.py --update-solutions
 	$(BIN)/python ci/make_workshops.py
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create or update the course environment in .venv. Idempotent: does nothing when the
-# installed environment already matches requirements.txt and pyproject.toml.
+# Create or update the course environment in .venv from requirements.lock (every distribution
+# pinned with its hashes), installed by uv. Idempotent: does nothing when .venv already matches.
+#   ci/setup.sh        set up .venv
+#   ci/setup.sh lock   regenerate requirements.lock from requirements.txt (`make lock`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,16 +13,41 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev
   echo "Install it, or point PYTHON at it: make PYTHON=/path/to/python3.11 ..." >&2
   exit 1
 fi
-"$PYTHON" sparkcourse/java.py >/dev/null  # exits with what to install if Java is missing or < 17
+UV=.venv/bin/uv
+offline() {
+  echo "error: could not download $1 (message above). The first set-up needs PyPI;" \
+       "later ones run from the cache." >&2
+  exit 1
+}
+ensure_uv() {  # a venv with the pinned uv in it, the one tool set-up needs
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  local version
+  version=$(sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.txt)
+  [ "$("$UV" --version 2>/dev/null | cut -d' ' -f2)" = "$version" ] ||
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$version" ||
+    offline "uv $version"
+}
 
-want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+if [ "${1:-}" = lock ]; then
+  ensure_uv
+  "$UV" pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+    requirements.txt -o requirements.lock || offline "the package index"
+  echo "requirements.lock regenerated from requirements.txt."
+  exit 0
+fi
+
+"$PYTHON" sparkcourse/java.py >/dev/null  # exits with what to install if Java is missing or < 17
+"$PYTHON" ci/lock.py                       # exits if requirements.txt changed without `make lock`
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 stamp=.venv/.course-environment
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
 echo "Setting up the course environment in .venv (first time: a few minutes) ..."
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+ensure_uv
+"$UV" pip sync --quiet --require-hashes --python .venv/bin/python requirements.lock ||
+  offline "the course's packages"
+"$UV" pip install --quiet --python .venv/bin/python --no-deps -e . || offline "setuptools (to install sparkcourse)"
 ci/register_kernel.sh .venv/bin/python
 echo "$want" > "$stamp"
 echo "Course environment ready."

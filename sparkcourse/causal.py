@@ -99,7 +99,6 @@ SMOKING_GIVEN_GENES = (0.2, 0.8)  # P(smoking | genes = 0, 1)
 TAR_GIVEN_SMOKING = (0.05, 0.9)  # P(tar deposits | smoking = 0, 1)
 CANCER_BASE, CANCER_TAR, CANCER_GENES = 0.05, 0.15, 0.25  # P(cancer) = base + tar + genes
 TRUE_EFFECT = CANCER_TAR * (TAR_GIVEN_SMOKING[1] - TAR_GIVEN_SMOKING[0])  # P(c|do(s=1)) - P(c|do(s=0))
-PEOPLE_BY_SCALE = {"small": 1_000_000, "medium": 20_000_000, "large": 200_000_000}
 DIAGRAM = [("genes", "smoking"), ("smoking", "tar"), ("tar", "cancer"), ("genes", "cancer")]
 
 

@@ -39,7 +39,8 @@ def version_table(packages: list[str] = KEY_PACKAGES) -> pd.DataFrame:
     rows = []
     for package in packages:
         pinned, installed = pins.get(package), installed_version(package)
-        status = ("missing" if installed is None else "ok" if installed.split("+")[0] == pinned
+        installed = installed and installed.split("+")[0]  # a build label (+cpu) varies by machine
+        status = ("missing" if installed is None else "ok" if installed == pinned
                   else "differs" if pinned else "not pinned")
         rows.append({"package": package, "pinned": pinned, "installed": installed, "status": status})
     return pd.DataFrame(rows).set_index("package")

@@ -17,20 +17,44 @@ class ParameterError(CourseError, ValueError):
 
 @dataclass(frozen=True)
 class Scale:
-    """How big a run is: data sizes and the Spark settings that suit them."""
+    """How big a run is: every workshop's data sizes and the Spark settings that suit them."""
 
     name: str
-    n_users: int  # users in the generated clickstream (about 60 events each)
+    description: str
     shuffle_partitions: int  # spark.sql.shuffle.partitions
     driver_memory: str  # spark.driver.memory, local mode only
-    description: str
+    users: int  # 01: users in the generated clickstream (about 60 events each)
+    max_evals: int  # 02: trials per search
+    trial_cost: float  # 02: extra CPU seconds per trial, standing in for a bigger model
+    digit_copies: int  # 02: jittered copies of the 1,797 digit images
+    subscribers: int  # 03, 06: rows of the churn table
+    stores: int  # 04: stores, one model each
+    sweep_stores: int  # 04: stores timed per model cost
+    pandas_stores: int  # 05: stores of weekly sales
+    claims: int  # 08: insurance claims for pandas against Spark
+    vehicles: int  # 09: vehicles in the fleet
+    people: int  # 10: people in the simulated population
 
 
-SCALES = {
-    "small": Scale("small", 2_000, 4, "2g", "CI and Binder: every notebook in a minute or two"),
-    "medium": Scale("medium", 20_000, 8, "4g", "a laptop: a few minutes, big enough to see trends"),
-    "large": Scale("large", 200_000, 64, "8g", "a workstation or cluster: where Spark pays off"),
-}
+def _table(*rows: tuple) -> dict[str, Scale]:
+    return {row[0]: Scale(*row) for row in rows}
+
+
+# One row a scale. `ci` is the smallest run that still takes every code path and passes every
+# check (the tests' student and cluster runs); `small` is what the committed outputs show.
+SCALES = _table(
+    # name, description, shuffle partitions, driver memory,
+    #   users, max evals, trial cost, digit copies, subscribers, stores, sweep stores,
+    #   pandas stores, claims, vehicles, people
+    ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g",
+     300, 4, 0.1, 1, 4_000, 200, 40, 300, 200_000, 24, 200_000),
+    ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g",
+     2_000, 8, 0.5, 1, 20_000, 1_000, 200, 2_000, 2_000_000, 60, 1_000_000),
+    ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g",
+     20_000, 16, 4.0, 10, 200_000, 10_000, 1_000, 20_000, 10_000_000, 600, 20_000_000),
+    ("large", "a workstation or cluster: where Spark pays off", 64, "8g",
+     200_000, 32, 10.0, 100, 2_000_000, 100_000, 10_000, 200_000, 100_000_000, 6000, 200_000_000),
+)
 
 _HOST_PORT = r"[A-Za-z0-9.\-]+:\d{1,5}"
 MASTER_PATTERN = re.compile(

@@ -20,21 +20,6 @@ from pathlib import Path
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Budget:
-    """How much searching a scale does by default."""
-
-    max_evals: int  # trials per search
-    trial_cost: float  # extra CPU seconds per trial, standing in for a bigger model
-
-
-BUDGETS = {
-    "small": Budget(max_evals=8, trial_cost=0.5),
-    "medium": Budget(max_evals=16, trial_cost=4.0),
-    "large": Budget(max_evals=32, trial_cost=10.0),
-}
-
-
 def spend_cpu(seconds: float) -> None:
     """Keep one core busy for `seconds` of CPU time: the work of a bigger model, made tunable.
 

@@ -1,7 +1,7 @@
 """The notebooks run unchanged against a standalone cluster (master + 2 workers on 127.0.0.1).
 
-One cluster serves every notebook; its tests share one xdist worker (`--dist loadgroup`),
-so two clusters never compete for ports or cores.
+One cluster (two workers of one core each) serves every notebook, at `ci` scale. It takes both
+cores, so these tests are `exclusive`: `make test` runs them with nothing else beside them.
 """
 
 import pytest
@@ -12,7 +12,7 @@ from test_spark import run_python
 from sparkcourse.cluster import LocalCluster
 
 NOTEBOOKS = course_notebooks(SOLUTIONS)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
+pytestmark = [pytest.mark.slow, pytest.mark.exclusive]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def cluster(tmp_path_factory):
 def test_notebook_runs_on_a_local_standalone_cluster(source, cluster, tmp_path):
     assert cluster.alive_workers() == 2
     executed = execute(source, tmp_path / source.name,
-                       {"spark_master": cluster.master_url}, cwd=tmp_path, kernel=KERNEL)
+                       {"scale": "ci", "spark_master": cluster.master_url}, cwd=tmp_path, kernel=KERNEL)
     assert_clean_outputs(executed)
     assert all(text.startswith("✔ correct") for text in check_feedback(executed))
     if source.name.startswith("00"):

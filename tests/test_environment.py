@@ -1,9 +1,11 @@
-"""The pinned list is the one place versions live; environment.yml reuses it."""
+"""The pinned list is the one place versions live; the lock made from it is what every
+environment installs (make setup, environment.yml and Binder)."""
 
 import re
 from pathlib import Path
 
 import yaml
+from lock import disagreements
 
 from sparkcourse.environment import pinned_versions, readiness, version_table
 from sparkcourse.java import MIN_JAVA
@@ -17,13 +19,37 @@ def test_every_requirement_is_pinned_with_a_comment():
             assert re.match(r"[A-Za-z0-9_.\-]+==[\w.]+\s+# \S", line), line
 
 
-def test_environment_yml_installs_the_same_list():
+def test_environment_yml_installs_the_same_lock():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert pip == ["-r requirements.txt", "-e ."]
+    assert pip == ["-r requirements.lock"]
     assert "python=3.11" in deps and f"openjdk={MIN_JAVA}" in deps
-    assert "3.11" in (ROOT / "ci" / "setup.sh").read_text()
+    assert "pip install --quiet --no-deps -e ." in (ROOT / "postBuild").read_text()
+    setup = (ROOT / "ci" / "setup.sh").read_text()
+    assert "3.11" in setup and "--require-hashes" in setup and "requirements.lock" in setup
+
+
+def test_the_lock_agrees_with_requirements_txt():
+    assert disagreements() == []
+
+
+def test_a_pin_changed_without_make_lock_is_caught(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    text = (ROOT / "requirements.txt").read_text()
+    requirements.write_text(text.replace("pandas==2.3.3", "pandas==2.3.2") + "newpkg==1.0  # new\n")
+    problems = disagreements(requirements)
+    assert "pandas==2.3.2 is not in the lock (it has 2.3.3)" in problems
+    assert "newpkg==1.0 is not in the lock" in problems
+    requirements.write_text(text.replace("statsmodels==", "# statsmodels=="))
+    assert disagreements(requirements) == [f"statsmodels is locked but no longer in {requirements.name}"]
+
+
+def test_every_locked_distribution_has_a_hash():
+    blocks = (ROOT / "requirements.lock").read_text().split("\n")
+    pinned = [i for i, line in enumerate(blocks) if "==" in line and not line.startswith(" ")]
+    assert len(pinned) > 150
+    assert all(blocks[i + 1].strip().startswith("--hash=sha256:") for i in pinned)
 
 
 def test_no_version_is_written_twice():
@@ -42,3 +68,11 @@ def test_installed_versions_match_the_pins():
 def test_readiness():
     assert readiness({"a": True}).startswith("READY")
     assert readiness({"a": True, "b": False}) == "NOT READY, fix: b"
+
+
+def test_a_build_label_is_not_a_different_version(monkeypatch):
+    import sparkcourse.environment as environment
+
+    monkeypatch.setattr(environment, "installed_version", lambda package: "2.13.0+cpu")
+    table = version_table(["torch"])
+    assert table.loc["torch"].tolist() == ["2.13.0", "2.13.0", "ok"]  # same output on any build

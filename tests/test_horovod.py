@@ -12,12 +12,14 @@ NAME = "03_distributed_training.ipynb"
 
 
 @pytest.mark.slow
+@pytest.mark.exclusive
+@pytest.mark.timeout(2400)  # a fresh machine builds Horovod first (about 6 minutes)
 def test_workshop_03_trains_with_horovod(tmp_path):
     build = subprocess.run([str(ROOT / "ci" / "build_horovod.sh")], capture_output=True,
                            text=True, timeout=1800)
     assert build.returncode == 0, build.stdout[-1000:] + build.stderr[-3000:]
-    executed = execute(SOLUTIONS / NAME, tmp_path / NAME, {"use_horovod": True}, cwd=tmp_path,
-                       kernel=KERNEL)
+    parameters = {"scale": "ci", "spark_master": "local[2]", "use_horovod": True}
+    executed = execute(SOLUTIONS / NAME, tmp_path / NAME, parameters, cwd=tmp_path, kernel=KERNEL)
     assert_clean_outputs(executed)
     text = "".join(output_text(o) for cell in executed.cells for o in cell.get("outputs", []))
     assert "processes on the executors" in text and "every rank returned the same: True" in text

@@ -1,8 +1,11 @@
+from dataclasses import fields
+
 import pytest
 
 from sparkcourse.params import (
     SCALES,
     ParameterError,
+    Scale,
     check_choice,
     check_int,
     check_master,
@@ -11,13 +14,22 @@ from sparkcourse.params import (
 )
 
 
-def test_scales_grow():
-    sizes = [SCALES[name].n_users for name in ("small", "medium", "large")]
-    assert sizes == sorted(sizes) and len(set(sizes)) == 3
+def test_every_size_grows_from_ci_to_large():
+    ci, small, medium, large = (SCALES[name] for name in ("ci", "small", "medium", "large"))
+    for size in fields(Scale):
+        if size.type in ("int", "float") and size.name != "shuffle_partitions":
+            values = [getattr(scale, size.name) for scale in (ci, small, medium, large)]
+            assert values == sorted(values) and values[0] < values[-1], size.name
+    assert ci.subscribers < small.subscribers and small.max_evals < medium.max_evals
+
+
+def test_the_scales_are_one_table_named_by_their_rows():
+    assert list(SCALES) == ["ci", "small", "medium", "large"]
+    assert all(scale.name == name for name, scale in SCALES.items())
 
 
 def test_unknown_scale_names_the_choices():
-    with pytest.raises(ParameterError, match="small, medium, large; got 'huge'"):
+    with pytest.raises(ParameterError, match="ci, small, medium, large; got 'huge'"):
         check_scale("huge")
 
 

@@ -72,10 +72,10 @@ def test_missing_java_is_one_line(monkeypatch, tmp_path):
 def test_session_is_quiet_logged_and_reused(tmp_path):
     result = run_python("""
         from sparkcourse import get_spark
-        spark = get_spark("local[2]", "quiet", log_file="logs/jvm.log")
+        spark = get_spark("local[1]", "quiet", log_file="logs/jvm.log")
         numbers = spark.range(1000)
         assert numbers.groupBy(numbers.id % 7).count().count() == 7
-        assert get_spark("local[2]") is spark
+        assert get_spark("local[1]") is spark
         print("ok")
     """, tmp_path)
     assert result.returncode == 0, result.stderr

@@ -126,7 +126,7 @@ from sparkcourse import get_spark
 from sparkcourse.data.churn import LABEL, NUMERIC, churn_frame
 from sparkcourse.exercises.training import check_feature_stage
 
-spark = get_spark("local[2]", log_file="jvm.log")
+spark = get_spark("local[1]", log_file="jvm.log")
 data = spark.createDataFrame(churn_frame(6000, seed=5))
 train, test = data.filter(~data.is_test).cache(), data.filter(data.is_test).cache()
 lr = LogisticRegression(labelCol=LABEL)
@@ -165,3 +165,11 @@ def test_skip_interpreter_teardown_leaves_at_once_with_success():
             "atexit.register(print, 'teardown ran')\nskip_interpreter_teardown()\nprint('done', end='')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout == "done"
+
+
+def test_fees_are_positive_at_every_scale():
+    from sparkcourse.data.churn import churn_frame
+    from sparkcourse.params import SCALES
+
+    for scale in ("ci", "small"):
+        assert churn_frame(SCALES[scale].subscribers, seed=42).monthly_fee.min() >= 0.5

@@ -7,7 +7,6 @@ from hyperopt import Trials, fmin, hp, tpe
 
 from sparkcourse.data.digits import PIXELS, digits_frame, load_digits_split
 from sparkcourse.tuning import (
-    BUDGETS,
     ResultsSeen,
     best_so_far,
     crossover_cost,
@@ -20,12 +19,6 @@ from sparkcourse.tuning import (
     start_tracking,
     trial_overhead,
 )
-
-
-def test_budgets_grow_with_scale():
-    small, medium, large = (BUDGETS[name] for name in ("small", "medium", "large"))
-    assert small.max_evals < medium.max_evals < large.max_evals
-    assert small.trial_cost < medium.trial_cost < large.trial_cost
 
 
 def test_spend_cpu_spends_cpu_time():

@@ -20,7 +20,6 @@ REGIONS = ("north", "south", "east", "west")
 CATEGORICAL = ["plan", "region"]
 NUMERIC = ["tenure_months", "monthly_fee", "support_calls", "data_gb", "age"]
 LABEL = "churned"
-ROWS_BY_SCALE = {"small": 20_000, "medium": 200_000, "large": 2_000_000}
 TEST_FRACTION = 0.2
 
 _PLAN_EFFECT = {"basic": 0.5, "standard": 0.0, "premium": -0.6}
@@ -44,6 +43,7 @@ def churn_frame(rows: int, seed: int) -> pd.DataFrame:
     region = rng.choice(REGIONS, size=rows, p=[0.3, 0.25, 0.25, 0.2])
     tenure = rng.integers(1, 73, size=rows)
     fee = np.round(pd.Series(plan).map(_PLAN_FEE).to_numpy() + rng.normal(0, 4, rows), 2)
+    fee = np.maximum(fee, 0.5)  # the noise could make a rare basic fee negative (1 in 10,000)
     monthly_calls = rng.gamma(shape=1.5, scale=0.06, size=rows)
     support_calls = rng.poisson(monthly_calls * tenure)
     data_gb = np.round(rng.lognormal(mean=2.0, sigma=0.8, size=rows), 2)

@@ -19,7 +19,6 @@ REGIONS = ("east", "north", "south", "west")
 MISSING_SHARE = 0.02  # claims whose amount is still missing
 SPREAD = 0.8  # sd of log(amount): amounts vary about as much as their mean
 FIRST_DAY = 23_376  # 2024-01-01 as a SAS date
-ROWS_BY_SCALE = {"small": 2_000_000, "medium": 10_000_000, "large": 100_000_000}
 
 
 def claims(rows: int, seed: int, members: int | None = None) -> pd.DataFrame:

@@ -31,7 +31,6 @@ TAU_RANGE = (4.0, 12.0)  # hours: how fast an instrument heals (history)
 NIGHT_SHARE = 0.25  # forecast: share of the healing rate left at night and under full cloud
 NOISE = 0.05  # sd of the error measurement
 LIMIT = 5.0  # recalibrate when the error exceeds this
-VEHICLES_BY_SCALE = {"small": 60, "medium": 600, "large": 6000}
 
 
 def departures(vehicles: int) -> pd.Series:

@@ -14,7 +14,6 @@ import pandas as pd
 
 PIXELS = [f"px{i:02d}" for i in range(64)]
 MAX_INK = 16  # pixel values run from 0 to 16
-COPIES_BY_SCALE = {"small": 1, "medium": 10, "large": 100}  # 1,797 to 179,700 images
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,6 @@ import pandas as pd
 
 FEATURES = ["price", "promo"]
 TARGET = "sales"
-GROUPS_BY_SCALE = {"small": 1_000, "medium": 10_000, "large": 100_000}  # stores per scale
-SWEEP_GROUPS = {"small": 200, "medium": 1_000, "large": 10_000}  # stores timed per model cost
 
 
 @dataclass
