@@ -24,8 +24,8 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 
 # Two cores, and never more Spark tasks at once than cores: first the slow tests that use one
 # core each (student notebooks on local[1], Spark unit tests, the launch), two at a time; then,
-# one at a time, those that keep both busy (solutions on local[2], the cluster, Horovod).
-test: check            ## everything (what CI runs): check, then every notebook, the cluster, Horovod, the launch
+# one at a time, those that keep both busy (solutions on local[2]; the cluster, Horovod on it).
+test: check            ## everything (what CI runs): check, then every notebook, the cluster with Horovod, the launch
 	$(PYTEST) -n 2 -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
 
