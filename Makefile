@@ -1,6 +1,9 @@
 # The course's commands. `make lab`, `make check` and `make test` set up .venv first when needed.
 BIN := .venv/bin
 PYTEST := $(BIN)/python -m pytest --durations=8
+# Two tests at a time get one core each: numerical libraries must not start a thread per core
+# each, or two tests start four busy threads on two cores.
+ONE_CORE_EACH := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 SCALE ?= small
 MASTER ?= local[*]
 
@@ -20,13 +23,13 @@ lab: setup             ## launch the course in JupyterLab
 
 check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, lessons, committed outputs, unit tests
 	$(BIN)/ruff check .
-	$(PYTEST) -n 2 -m "not slow" tests
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow" tests
 
 # Two cores, and never more Spark tasks at once than cores: first the slow tests that use one
 # core each (student notebooks on local[1], Spark unit tests, the launch), two at a time; then,
 # one at a time, those that keep both busy (solutions on local[2]; the cluster, Horovod on it).
 test: check            ## everything (what CI runs): check, then every notebook, the cluster with Horovod, the launch
-	$(PYTEST) -n 2 -m "slow and not exclusive" tests
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
 
 course: setup          ## run every solution notebook headless; summary in build/course

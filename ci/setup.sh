@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create or update the course environment in .venv from requirements.lock (every distribution
 # pinned with its hashes), installed by uv. Idempotent: does nothing when .venv already matches.
-# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI), every kernel and
-# Spark worker would otherwise compile every module it imports, each time (runs took twice as long).
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on these machines), every
+# kernel and Spark worker would otherwise compile each module it imports, every time (2x slower).
 #   ci/setup.sh        set up .venv
 #   ci/setup.sh lock   regenerate requirements.lock from requirements.txt (`make lock`)
 set -euo pipefail
@@ -49,7 +49,8 @@ echo "Setting up the course environment in .venv (first time: a few minutes) ...
 ensure_uv
 "$UV" pip sync --quiet --require-hashes --compile-bytecode --python .venv/bin/python requirements.lock ||
   offline "the course's packages"
-"$UV" pip install --quiet --python .venv/bin/python --no-deps -e . || offline "setuptools (to install sparkcourse)"
+"$UV" pip install --quiet --python .venv/bin/python --no-deps -e . ||
+  offline "setuptools (to install sparkcourse)"
 ci/register_kernel.sh .venv/bin/python
 echo "$want" > "$stamp"
 echo "Course environment ready."
