@@ -46,10 +46,11 @@ def declared_parameters(path: Path) -> set[str]:
 
 def run_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool) -> dict:
     """Execute one notebook into out_dir (its working folder too); never raises."""
+    budget = time_budget(read(source))
     unknown = set(parameters) - declared_parameters(source)
     if unknown:
         return {"notebook": source.name, "status": f"unknown parameters {sorted(unknown)}",
-                "seconds": 0.0, "budget": time_budget(read(source)), "metrics": {}}
+                "seconds": 0.0, "budget": budget, "metrics": {}}
     output = out_dir / source.name
     start = time.perf_counter()
     try:
@@ -61,7 +62,7 @@ def run_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool) 
     seconds = time.perf_counter() - start
     metrics = read_metrics(read(output)) if output.exists() else {}
     return {"notebook": source.name, "status": status, "seconds": round(seconds, 1),
-            "budget": time_budget(read(source)), "metrics": metrics}
+            "budget": budget, "metrics": metrics}
 
 
 def summary_markdown(results: list[dict], parameters: dict) -> str:
