@@ -1,17 +1,21 @@
-"""Delta tables with `deltalake` (delta-rs), and Spark reading their snapshots (Workshop 06).
-
-delta-spark needs jars from Maven Central; delta-rs speaks the same Delta protocol from Python.
-Spark computes on a table by reading exactly the Parquet files of one snapshot.
+"""Plumbing for workshop 06 (Delta Lake on Spark): the notebook's catalog, readable history and
+errors, and the number of files a query read. The Delta operations themselves are in the notebook.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
+
+# What `history()` shows of each commit's operationParameters and operationMetrics.
+SHOWN_PARAMETERS = ("mode", "predicate", "name", "expr", "version", "zOrderBy", "isManaged")
+SHOWN_METRICS = ("numOutputRows", "numFiles", "numAddedFiles", "numRemovedFiles", "numDeletedRows",
+                 "numUpdatedRows", "numTargetRowsInserted", "numTargetRowsUpdated",
+                 "numTargetRowsDeleted", "numDeletionVectorsAdded", "numConvertedFiles",
+                 "numRestoredFiles", "numOfFilesAfterRestore")
 
 
 def fresh_folder(path: Path) -> Path:
@@ -19,53 +23,6 @@ def fresh_folder(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
-
-
-def history(table) -> pd.DataFrame:
-    """The table's commits, oldest first: version, operation and its main parameters."""
-    rows = []
-    for commit in table.history():
-        parameters = commit.get("operationParameters", {})
-        shown = {key: value for key, value in parameters.items()
-                 if key in ("mode", "predicate", "version", "numFiles", "name", "expr")}
-        rows.append({"version": commit["version"], "operation": commit["operation"],
-                     "parameters": ", ".join(f"{k}={v}" for k, v in shown.items())})
-    return pd.DataFrame(rows).sort_values("version", ignore_index=True)
-
-
-def active_files(table) -> pd.DataFrame:
-    """The Parquet files of the table's current snapshot: path, size and rows."""
-    actions = pa.table(table.get_add_actions(flatten=True)).to_pandas()
-    return actions[["path", "size_bytes", "num_records"]].sort_values("path", ignore_index=True)
-
-
-def read_snapshot(spark, table):
-    """A Spark DataFrame of exactly one snapshot of a Delta table (not every file in its folder)."""
-    return spark.read.parquet(*table.file_uris())
-
-
-def _append_batches(path: str, writer: int, batches: int, rows: int) -> None:
-    from deltalake import write_deltalake
-
-    for batch in range(batches):
-        frame = pd.DataFrame({"writer": writer, "batch": batch, "row": range(rows)})
-        write_deltalake(path, frame, mode="append")
-
-
-def append_concurrently(path: str, writers: int, batches: int, rows: int) -> None:
-    """`writers` processes each append `batches` batches of `rows` rows to the table at `path`.
-
-    Processes are spawned, not forked: delta-rs' runtime does not survive a fork."""
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_append_batches, args=(path, writer, batches, rows))
-                 for writer in range(writers)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=300)
-    failed = [p.exitcode for p in processes if p.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"{len(failed)} writer process(es) failed: exit codes {failed}")
 
 
 def subfolder(work: Path, name: str) -> Path:
@@ -78,6 +35,79 @@ def subfolder(work: Path, name: str) -> Path:
     return path
 
 
-def read_changes(table, starting_version: int) -> pd.DataFrame:
-    """The table's change data feed from `starting_version` on, as pandas."""
-    return pa.table(table.load_cdf(starting_version=starting_version).read_all()).to_pandas()
+def catalog_conf(folder: Path) -> dict[str, str]:
+    """Session settings for a catalog of the notebook's own: a Hive metastore (Derby) and a
+    warehouse for managed tables, both inside `folder`."""
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(folder / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={folder / 'derby.log'}",
+    }
+
+
+EXPRESSION_ID = re.compile(r"#\d+L?")
+
+
+def reset_catalog(spark, folder: Path) -> None:
+    """Start the notebook's tables afresh: drop every table of the current database, then remove
+    what else an earlier run left in `folder` (the metastore stays: the session has it open)."""
+    for table in spark.catalog.listTables():
+        if not table.isTemporary:
+            spark.sql(f"DROP TABLE IF EXISTS {table.name}")
+    for path in folder.iterdir():
+        if path.name not in ("metastore_db", "derby.log"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _compact(mapping: dict | None, keys: tuple[str, ...]) -> str:
+    """`key=value` pairs of the chosen keys; expression ids (`id#123L`) dropped, as they vary."""
+    mapping = mapping or {}
+    return ", ".join(f"{key}={EXPRESSION_ID.sub('', str(mapping[key]))}" for key in keys if key in mapping)
+
+
+def history(spark, table: str, last: int | None = None) -> pd.DataFrame:
+    """DESCRIBE HISTORY as a short table, oldest first: version, operation, its main parameters
+    and metrics."""
+    rows = spark.sql(f"DESCRIBE HISTORY {table}" + (f" LIMIT {last}" if last else "")).collect()
+    frame = pd.DataFrame([{"version": row.version, "operation": row.operation,
+                           "parameters": _compact(row.operationParameters, SHOWN_PARAMETERS),
+                           "metrics": _compact(row.operationMetrics, SHOWN_METRICS)} for row in rows])
+    return frame.sort_values("version", ignore_index=True)
+
+
+def version(spark, table: str) -> int:
+    """The table's current version."""
+    return spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first().version
+
+
+def error_line(error: BaseException) -> str:
+    """`ExceptionClass: first line of its message`, for a PySpark, Delta or Java exception."""
+    java = getattr(error, "java_exception", None)
+    if java is not None:  # a Java exception PySpark does not translate (a CHECK violation)
+        name, message = java.getClass().getSimpleName(), str(java.getMessage())
+    else:
+        name, message = type(error).__name__, str(error)
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return f"{name}: {'. '.join(first.split('. ')[:2])}"  # the error class and what happened
+
+
+def files_read(frame) -> int:
+    """Run the query and return how many files its scans read (the Spark UI's "number of files
+    read"), after Delta's data skipping."""
+    frame.collect()
+    counts = []
+
+    def walk(plan):
+        if plan.nodeName().startswith("AdaptiveSparkPlan"):
+            plan = plan.executedPlan()
+        metrics = plan.metrics()
+        if plan.nodeName().startswith("Scan") and metrics.contains("numFiles"):
+            counts.append(metrics.apply("numFiles").value())
+        children = plan.children()
+        for index in range(children.size()):
+            walk(children.apply(index))
+
+    walk(frame._jdf.queryExecution().executedPlan())
+    return int(sum(counts))

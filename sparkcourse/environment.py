@@ -13,7 +13,7 @@ from .java import JavaError, java_version
 
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
 KEY_PACKAGES = ["pyspark", "pandas", "pyarrow", "numpy", "scikit-learn", "matplotlib", "mlflow",
-                "hyperopt", "optuna", "torch", "deltalake", "statsmodels"]
+                "hyperopt", "optuna", "torch", "delta-spark", "deltalake", "statsmodels"]
 
 
 def pinned_versions(requirements: Path = REQUIREMENTS) -> dict[str, str]:

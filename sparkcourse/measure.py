@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -19,6 +20,16 @@ def seconds(work: Callable[[], object], repeat: int = 1) -> float:
         work()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def interleaved_seconds(ways: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, float]:
+    """Median wall time of each way, the ways taking turns `repeat` times, so that a slow spell
+    of the machine falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(repeat):
+        for name, work in ways.items():
+            times[name].append(seconds(work))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def compare(

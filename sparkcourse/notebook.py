@@ -24,12 +24,13 @@ class Run:
     seed: int
     work: Path  # this notebook's own folder for the files it writes
 
-    def spark(self, **conf: str):
-        """The SparkSession for this run (see `sparkcourse.get_spark`)."""
+    def spark(self, packages: tuple[str, ...] = (), **conf: str):
+        """The SparkSession for this run, with Spark `packages` such as ("delta",) (see
+        `sparkcourse.get_spark`)."""
         from .spark import get_spark
 
         return get_spark(
-            self.master, self.name, self.scale, self.work / "spark-jvm.log", conf or None
+            self.master, self.name, self.scale, self.work / "spark-jvm.log", conf or None, packages
         )
 
 

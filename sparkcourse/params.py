@@ -28,6 +28,7 @@ class Scale:
     trial_cost: float  # 02: extra CPU seconds per trial, standing in for a bigger model
     digit_copies: int  # 02: jittered copies of the 1,797 digit images
     subscribers: int  # 03, 06: rows of the churn table
+    small_files: int  # 06: files of the small-file table (1,000 rows each)
     stores: int  # 04: stores, one model each
     sweep_stores: int  # 04: stores timed per model cost
     pandas_stores: int  # 05: stores of weekly sales
@@ -44,16 +45,16 @@ def _table(*rows: tuple) -> dict[str, Scale]:
 # check (the tests' student and cluster runs); `small` is what the committed outputs show.
 SCALES = _table(
     # name, description, shuffle partitions, driver memory,
-    #   users, max evals, trial cost, digit copies, subscribers, stores, sweep stores,
+    #   users, max evals, trial cost, digit copies, subscribers, small files, stores, sweep stores,
     #   pandas stores, claims, vehicles, people
     ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g",
-     300, 4, 0.1, 1, 4_000, 200, 40, 300, 200_000, 24, 200_000),
+     300, 4, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000),
     ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g",
-     2_000, 8, 0.5, 1, 20_000, 1_000, 200, 2_000, 2_000_000, 60, 1_000_000),
+     2_000, 8, 0.5, 1, 20_000, 100, 1_000, 200, 2_000, 2_000_000, 60, 1_000_000),
     ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g",
-     20_000, 16, 4.0, 10, 200_000, 10_000, 1_000, 20_000, 10_000_000, 600, 20_000_000),
+     20_000, 16, 4.0, 10, 200_000, 400, 10_000, 1_000, 20_000, 10_000_000, 600, 20_000_000),
     ("large", "a workstation or cluster: where Spark pays off", 64, "8g",
-     200_000, 32, 10.0, 100, 2_000_000, 100_000, 10_000, 200_000, 100_000_000, 6000, 200_000_000),
+     200_000, 32, 10.0, 100, 2_000_000, 2_000, 100_000, 10_000, 200_000, 100_000_000, 6000, 200_000_000),
 )
 
 _HOST_PORT = r"[A-Za-z0-9.\-]+:\d{1,5}"

@@ -18,6 +18,7 @@ from .java import JavaError, java_version
 from .params import SCALES, CourseError, Scale, check_master
 
 CONF_DIR = Path(__file__).parent / "conf"
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 _log_file: Path | None = None
 
 
@@ -81,7 +82,14 @@ def course_conf(master: str, app_name: str, scale: Scale) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={CONF_DIR / 'log4j2.properties'}",
+        # Spark 4.2.0 hangs a plain Python UDF over a columnar scan (Parquet, Delta) when Arrow
+        # runs it (SPARK-58241, fixed in 4.2.1, which delta-spark 4.4 does not allow yet).
+        "spark.sql.execution.pythonUDF.arrow.enabled": "false",
+        # File listing (many paths, VACUUM) and Delta's log replay run this many tasks, not the
+        # 10,000 and 50 sized for a cluster (on 2 cores, VACUUM of 100 files took 70 s, now 3 s).
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(scale.shuffle_partitions),
+        "spark.databricks.delta.snapshotPartitions": str(scale.shuffle_partitions),
+        JAVA_OPTIONS: f"-Dlog4j2.configurationFile={CONF_DIR / 'log4j2.properties'}",
     }
     if master.startswith("local"):
         conf["spark.driver.memory"] = scale.driver_memory
@@ -129,18 +137,23 @@ def get_spark(
     scale: Scale | str = "small",
     log_file: str | Path = "work/spark-jvm.log",
     conf: dict[str, str] | None = None,
+    packages: tuple[str, ...] = (),
 ):
     """The notebook's SparkSession.
 
-    An active session (Databricks, the `pyspark` shell, an earlier cell) is returned as it is.
-    Otherwise a new one starts on `master` with the course's quiet settings plus `conf`.
-    Failures raise SparkStartError with one readable line.
+    An active session (Databricks, the `pyspark` shell, an earlier cell) is returned as it is,
+    once it is known to have the `packages` (names in `sparkcourse.packages.MAVEN_PACKAGES`).
+    Otherwise a new one starts on `master` with the course's quiet settings, the packages from
+    the course's cache, and `conf`. Failures raise SparkStartError with one readable line.
     """
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
+    from .packages import session_conf
+
     active = SparkSession.getActiveSession()
     if active is not None:
+        require_packages(active, packages)
         return active
 
     global _log_file
@@ -154,7 +167,9 @@ def get_spark(
         raise SparkStartError(f"No Spark master answers at {master}: is it running?")
 
     _prepare_environment(master)
-    settings = course_conf(master, app_name, scale) | (conf or {})
+    course, conf = course_conf(master, app_name, scale), conf or {}
+    settings = course | session_conf(packages) | conf
+    settings[JAVA_OPTIONS] = " ".join(filter(None, (course[JAVA_OPTIONS], conf.get(JAVA_OPTIONS))))
     spark_conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
     log_file = Path(log_file).absolute()
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +183,20 @@ def get_spark(
     if not master.startswith("local"):
         context.addPyFile(_package_zip())
     return SparkSession.builder.getOrCreate()
+
+
+def require_packages(session, packages) -> None:
+    """Raise SparkStartError if a running session lacks one of the packages (Databricks has them)."""
+    from .packages import MAVEN_PACKAGES
+
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return
+    loaded = session.conf.get("spark.jars.packages", "") or ""
+    for name in packages:
+        if MAVEN_PACKAGES[name] not in loaded:
+            raise SparkStartError(
+                f"the running Spark session was started without {MAVEN_PACKAGES[name]}: "
+                "restart the kernel, so that this notebook starts Spark with it")
 
 
 def _launch_gateway(spark_conf, log_file: Path):

@@ -1,109 +1,341 @@
-import numpy as np
-import pandas as pd
+"""Delta Lake on Spark (workshop 06): the package cache, the helpers and the exercise checks.
+
+One Spark session (local[1], in a subprocess) runs every Delta scenario and prints what it saw as
+JSON; the tests below read their part. Offline start-up is tested without starting Spark."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from test_spark import run_python
 
-from sparkcourse.data.subscriptions import (
-    apply_feed,
-    change_feed,
-    newcomers,
-    non_normalised,
-    subscriber_months,
+from sparkcourse import get_spark
+from sparkcourse.delta import _compact, subfolder
+from sparkcourse.packages import (
+    MAVEN_PACKAGES,
+    MissingPackageError,
+    _reason,
+    fetch,
+    session_conf,
 )
-from sparkcourse.delta import (
-    active_files,
-    append_concurrently,
-    history,
-    read_changes,
-    subfolder,
-)
-from sparkcourse.exercises import NOT_ATTEMPTED
-from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore
-from sparkcourse.params import ParameterError
+from sparkcourse.params import CourseError, ParameterError
+from sparkcourse.spark import SparkStartError, require_packages
 
-DATA = subscriber_months(3000, seed=5)
+ROOT = Path(__file__).resolve().parents[1]
+
+SCENARIOS = r'''
+import json, os, threading, time
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import functions as F
+
+from sparkcourse import get_spark
+from sparkcourse.data.subscriptions import apply_feed, change_feed, newcomers, subscriber_months
+from sparkcourse.delta import catalog_conf, error_line, files_read, history, reset_catalog, version
+from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore, constraints
+from sparkcourse.notebook import quiet_python
+
+quiet_python()
+folder = Path("tables").absolute()
+folder.mkdir()
+spark = get_spark("local[1]", "delta-tests", log_file="jvm.log", conf=catalog_conf(folder),
+                  packages=("delta",))
+reset_catalog(spark, folder)
+seen = {}
+data = subscriber_months(2000, seed=5)
+month = data.months[0]
+seen["month_rows"] = len(month)
+spark.createDataFrame(month).write.format("delta").saveAsTable("subscribers")
+location = str(folder / "warehouse" / "subscribers")
+
+# Two writers: blind appends never conflict; a read-and-change transaction does.
+spark.sql("CREATE TABLE appends (writer INT, row BIGINT) USING delta")
+def append(writer):
+    for _ in range(3):
+        spark.range(10).selectExpr(f"{writer} AS writer", "id AS row").write.format("delta").mode(
+            "append").saveAsTable("appends")
+threads = [threading.Thread(target=append, args=(w,)) for w in (0, 1)]
+[t.start() for t in threads]; [t.join() for t in threads]
+seen["appended"] = spark.table("appends").count()
+
+@F.udf("boolean")
+def slowly_true(row):
+    if row == 0:
+        time.sleep(2)
+    return True
+spark.udf.register("slowly_true", slowly_true)  # slow: keeps the copy's transaction open
+outcomes = {}
+def job(name, statement):
+    try:
+        spark.sql(statement); outcomes[name] = "committed"
+    except Exception as error:
+        outcomes[name] = error_line(error)
+slow_copy = "INSERT INTO appends SELECT 2, row FROM appends WHERE writer = 0 AND slowly_true(row)"
+copy = threading.Thread(target=job, args=("copy", slow_copy))
+copy.start(); time.sleep(1)
+job("update", "UPDATE appends SET row = -1 WHERE writer = 0 AND row = 5")
+copy.join()
+seen["conflict"] = outcomes
+seen["copied_rows"] = spark.table("appends").where("writer = 2").count()
+seen["updated_rows"] = spark.table("appends").where("row = -1").count()
+
+# Schema enforcement (by path), evolution, constraints.
+before = version(spark, "subscribers")
+refused = []
+for batch in (month.head(5).assign(data_gb="7.13"), month.head(5).assign(extra=1)):
+    try:
+        spark.createDataFrame(batch).write.format("delta").mode("append").save(location)
+    except Exception as error:
+        refused.append(error_line(error))
+seen["enforcement"] = {"refused": refused, "before": before, "after": version(spark, "subscribers")}
+spark.sql("CREATE TABLE evolving USING delta AS SELECT * FROM subscribers")
+spark.createDataFrame(month.head(5).assign(contract="12 months")).write.format("delta").mode(
+    "append").option("mergeSchema", "true").saveAsTable("evolving")
+counts = spark.table("evolving").groupBy("contract").count().collect()
+seen["evolved"] = {str(row.contract): row["count"] for row in counts}
+
+good, bad = month.head(3).assign(age=[18, 60, 120]), month.head(4).assign(age=[0, 17, 121, 250])
+rows = spark.table("subscribers").count()
+feedback = [repr(check_constraint(spark, "subscribers", bad, good, before={}))]
+spark.sql("ALTER TABLE subscribers ADD CONSTRAINT positive_age CHECK (age > 0)")
+feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before={})))
+loose = constraints(spark, "subscribers")
+try:
+    spark.sql("ALTER TABLE subscribers ADD CONSTRAINT young CHECK (age < 30)")
+except Exception as error:
+    seen["existing_rows_break_it"] = error_line(error)
+spark.sql("ALTER TABLE subscribers ADD CONSTRAINT too_strict CHECK (age BETWEEN 18 AND 119)")
+feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
+spark.sql("ALTER TABLE subscribers DROP CONSTRAINT too_strict")
+spark.sql("ALTER TABLE subscribers ADD CONSTRAINT adult CHECK (age BETWEEN 18 AND 120)")
+feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
+try:
+    spark.createDataFrame(bad.head(1)).write.format("delta").mode("append").saveAsTable("subscribers")
+except Exception as error:
+    seen["violation"] = error_line(error)
+seen["constraint_feedback"] = feedback
+seen["rows_unchanged"] = spark.table("subscribers").count() == rows
+seen["tables"] = sorted(t.name for t in spark.catalog.listTables())
+
+# MERGE, the change data feed, history.
+spark.sql("CREATE TABLE crm USING delta TBLPROPERTIES (delta.enableChangeDataFeed = true, "
+          "delta.enableDeletionVectors = true) AS SELECT * FROM subscribers")
+current = spark.table("crm").toPandas()
+feed = change_feed(current, seed=1, updates=12, deletes=4, inserts=6,
+                   new_customers=newcomers(6, seed=2, first_id=10_000))
+expected = apply_feed(current, feed)
+merge = ["not yet: " + repr(check_merge(spark, "crm", expected, version_before=0))]
+spark.createDataFrame(feed[feed.op == "update"]).createOrReplaceTempView("updates_only")
+spark.sql("MERGE INTO crm t USING updates_only s ON t.customer_id = s.customer_id "
+          "WHEN MATCHED THEN UPDATE SET *")
+merge.append("updates only: " + repr(check_merge(spark, "crm", expected, version_before=0)))
+spark.sql("RESTORE TABLE crm TO VERSION AS OF 0")
+restored = version(spark, "crm")
+spark.createDataFrame(feed).createOrReplaceTempView("feed")
+spark.sql("""MERGE INTO crm t USING feed s ON t.customer_id = s.customer_id
+WHEN MATCHED AND s.op = 'delete' THEN DELETE WHEN MATCHED AND s.op = 'update' THEN UPDATE SET *
+WHEN NOT MATCHED AND s.op = 'insert' THEN INSERT *""")
+merge.append("whole feed: " + repr(check_merge(spark, "crm", expected, version_before=restored)))
+seen["merge"] = merge
+seen["changes"] = {row._change_type: row["count"] for row in spark.sql(
+    f"SELECT _change_type, count(*) AS count FROM table_changes('crm', {restored + 1}) GROUP BY 1").collect()}
+seen["history"] = history(spark, "crm").to_dict("records")
+
+# Restore, time travel and vacuum.
+spark.createDataFrame(month.head(50)).write.format("delta").mode("append").saveAsTable("subscribers")
+bad_version = version(spark, "subscribers")
+restore = [repr(check_restore(spark, "subscribers", None, bad_version)),
+           repr(check_restore(spark, "subscribers", bad_version - 2, bad_version)),
+           repr(check_restore(spark, "subscribers", bad_version - 1, bad_version))]
+spark.sql(f"RESTORE TABLE subscribers TO VERSION AS OF {bad_version - 1}")
+restore.append(repr(check_restore(spark, "subscribers", bad_version - 1, bad_version)))
+seen["restore"] = restore
+seen["time_travel_rows"] = spark.read.option("versionAsOf", 0).table("subscribers").count()
+
+# File skipping after Z-order.
+spark.conf.set("spark.databricks.delta.optimize.maxFileSize", str(64 * 1024))
+spark.range(20000).select(F.floor(F.rand(1) * 100).cast("int").alias("sensor"), F.randn(2).alias("value")
+    ).repartition(8).write.format("delta").saveAsTable("events")
+query = lambda: spark.table("events").where("sensor = 42")
+seen["files_read"] = [files_read(query())]
+spark.sql("OPTIMIZE events ZORDER BY (sensor)")
+seen["files_read"].append(files_read(query()))
+seen["files_after"] = len(spark.table("events").inputFiles())
+
+# Vacuum ends time travel to the versions whose files it deletes.
+try:
+    spark.sql("VACUUM events RETAIN 0 HOURS")
+except Exception as error:
+    seen["vacuum_refused"] = error_line(error)
+spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+spark.sql("VACUUM events RETAIN 0 HOURS")
+try:
+    spark.read.option("versionAsOf", 0).table("events").agg(F.sum("value")).collect()
+    seen["old_version_after_vacuum"] = "readable"
+except Exception as error:
+    seen["old_version_after_vacuum"] = error_line(error)
+seen["current_after_vacuum"] = spark.table("events").count()
+
+# Streaming exactly once across a restart.
+inbox = folder / "inbox"
+inbox.mkdir()
+def send(number):
+    readings = pd.DataFrame({"file": number, "sensor": range(20)})
+    readings.to_json(folder / "x.json", orient="records", lines=True)
+    os.replace(folder / "x.json", inbox / f"f{number}.json")
+def ingest():
+    query = (spark.readStream.schema("file long, sensor long").json(str(inbox)).writeStream.format("delta")
+             .option("checkpointLocation", str(folder / "checkpoint")).trigger(availableNow=True)
+             .toTable("readings"))
+    query.awaitTermination(120)
+for number in range(3):
+    send(number)
+ingest()
+send(3)
+ingest()
+after_restart = version(spark, "readings")
+ingest()
+readings = spark.table("readings")
+seen["stream"] = {"rows": readings.count(), "distinct": readings.distinct().count(),
+                  "after_restart": after_restart, "after_rerun": version(spark, "readings")}
+print(json.dumps(seen))
+'''
 
 
-def merge(path, feed, columns):
-    every = {name: f"s.{name}" for name in columns}
-    (DeltaTable(path)
-     .merge(feed, predicate="t.customer_id = s.customer_id", source_alias="s", target_alias="t")
-     .when_matched_delete(predicate="s.op = 'delete'")
-     .when_matched_update(updates=every, predicate="s.op = 'update'")
-     .when_not_matched_insert(updates=every, predicate="s.op = 'insert'")
-     .execute())
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("delta")
+    result = run_python(SCENARIOS, cwd=folder, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == "", result.stderr[-3000:]  # quiet: nothing reaches a notebook cell
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_months_are_disjoint_and_the_test_set_is_held_out():
-    ids = [set(month.customer_id) for month in DATA.months]
-    assert sum(map(len, ids)) == len(set().union(*ids)) == 3000 - len(DATA.test)
-    assert not set(DATA.test.customer_id) & set().union(*ids)
-    bad = non_normalised(DATA.months[0])
-    assert np.allclose(bad.data_gb / DATA.months[0].data_gb, 1024, rtol=0.01)
+slow = pytest.mark.slow
 
 
-def test_merge_of_a_change_feed_equals_its_ground_truth(tmp_path):
-    path = str(tmp_path / "crm")
-    current = DATA.months[0]
-    write_deltalake(path, current, configuration={"delta.enableChangeDataFeed": "true"})
-    feed = change_feed(current, seed=1, updates=12, deletes=4, inserts=6,
-                       new_customers=newcomers(6, seed=2, first_id=10_000))
-    assert feed.op.value_counts().to_dict() == {"update": 12, "insert": 6, "delete": 4}
-    assert check_merge(path, apply_feed(current, feed), version_before=0) == NOT_ATTEMPTED
-    merge(path, feed, list(current.columns))
-    got = DeltaTable(path).to_pandas().sort_values("customer_id", ignore_index=True)
-    assert got[list(current.columns)].astype(str).equals(apply_feed(current, feed).astype(str))
-    assert check_merge(path, apply_feed(current, feed), version_before=0).correct
-    changes = read_changes(DeltaTable(path), starting_version=1)._change_type.value_counts()
-    assert changes.to_dict() == {"update_preimage": 12, "update_postimage": 12, "insert": 6, "delete": 4}
-    assert list(history(DeltaTable(path)).operation) == ["WRITE", "MERGE"]
+@slow
+def test_concurrent_appends_lose_nothing_and_a_conflict_fails_one_writer(seen):
+    assert seen["appended"] == 60
+    outcomes = sorted(seen["conflict"].values())
+    assert outcomes[1] == "committed" and outcomes[0].startswith("Concurrent"), outcomes
+    winner = next(name for name, outcome in seen["conflict"].items() if outcome == "committed")
+    copied, updated = (30, 0) if winner == "copy" else (0, 3)
+    assert (seen["copied_rows"], seen["updated_rows"]) == (copied, updated), "only the winner wrote"
 
 
-def test_merge_check_hints_at_a_wrong_merge(tmp_path):
-    path = str(tmp_path / "crm")
-    current = DATA.months[0]
-    write_deltalake(path, current)
-    feed = change_feed(current, seed=1, updates=5, deletes=5, inserts=0, new_customers=current.head(0))
-    write_deltalake(path, current.head(10), mode="append")
-    assert "no MERGE commit" in check_merge(path, apply_feed(current, feed), 0).message
-    updates_only = feed[feed.op == "update"]
-    merge(path, updates_only, list(current.columns))
-    assert "customers missing" in check_merge(path, apply_feed(current, feed), 0).message
+@slow
+def test_schema_is_enforced_by_path_and_evolves_on_request(seen):
+    refused = seen["enforcement"]["refused"]
+    assert "DELTA_FAILED_TO_MERGE_FIELDS" in refused[0] and "DELTA_METADATA_MISMATCH" in refused[1]
+    assert seen["enforcement"]["before"] == seen["enforcement"]["after"], "nothing written"
+    assert seen["evolved"]["12 months"] == 5 and seen["evolved"]["None"] == seen["month_rows"]
 
 
-def test_concurrent_appends_lose_no_rows(tmp_path):
-    path = str(tmp_path / "appends")
-    write_deltalake(path, pd.DataFrame({"writer": [-1], "batch": [0], "row": [0]}))
-    append_concurrently(path, writers=2, batches=3, rows=10)
-    rows = DeltaTable(path).to_pandas()
-    assert len(rows) == 61 and DeltaTable(path).version() == 6
-    assert len(active_files(DeltaTable(path))) == 7
+@slow
+def test_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
+    not_yet, loose, strict, right = seen["constraint_feedback"]
+    assert not_yet.startswith("… not attempted yet")
+    assert loose.startswith("✘") and "121, 250" in loose and "17" in loose  # age > 0 lets them through
+    assert strict.startswith("✘") and "too strict" in strict
+    assert right.startswith("✔ correct")
+    assert seen["violation"].startswith("DeltaInvariantViolationException: [DELTA_VIOLATE_CONSTRAINT")
+    assert "DELTA_NEW_CHECK_CONSTRAINT_VIOLATION" in seen["existing_rows_break_it"]
+    assert seen["rows_unchanged"] and "subscribers_constraint_check" not in seen["tables"]
 
 
-def test_restore_check(tmp_path):
-    path = str(tmp_path / "subscribers")
-    write_deltalake(path, DATA.months[0])
-    write_deltalake(path, non_normalised(DATA.months[1]), mode="append")
-    assert check_restore(None, path, bad_version=1) == NOT_ATTEMPTED
-    assert "not the one just before" in check_restore(1, path, bad_version=1).message
-    assert "not a RESTORE" in check_restore(0, path, bad_version=1).message
-    DeltaTable(path).restore(0)
-    assert check_restore(0, path, bad_version=1).correct
+@slow
+def test_merge_check_change_feed_and_history(seen):
+    not_yet, updates_only, whole = seen["merge"]
+    assert "not attempted" in not_yet
+    assert "customers missing" in updates_only
+    assert whole.endswith("✔ correct")
+    assert seen["changes"] == {"update_preimage": 12, "update_postimage": 12, "insert": 6, "delete": 4}
+    merges = [row for row in seen["history"] if row["operation"] == "MERGE"]
+    assert "numTargetRowsInserted=6" in merges[-1]["metrics"] and "predicate=" in merges[-1]["parameters"]
+    assert not any("#" in row["parameters"] for row in seen["history"]), "expression ids vary by run"
 
 
-def test_constraint_check(tmp_path):
-    path = str(tmp_path / "subscribers")
-    write_deltalake(path, DATA.months[0])
-    bad = DATA.months[1].head(20).assign(age=0)
-    good = DATA.months[1].head(20)
-    assert check_constraint(path, bad, good) == NOT_ATTEMPTED
-    DeltaTable(path).alter.add_constraint({"too_loose": "age >= 0"})
-    assert "bad batch was accepted" in check_constraint(path, bad, good).message
-    before = set(DeltaTable(path).metadata().configuration)
-    assert check_constraint(path, bad, good, before=before) == NOT_ATTEMPTED
-    DeltaTable(path).alter.add_constraint({"adult": "age >= 18"})
-    assert check_constraint(path, bad, good, before=before).correct
-    assert len(DeltaTable(path).to_pandas()) == len(DATA.months[0]), "the check writes to a copy"
+@slow
+def test_restore_time_travel_and_vacuum(seen):
+    none, wrong, not_restored, restored = seen["restore"]
+    assert none.startswith("… not attempted") and "not the one just before" in wrong
+    assert "not a RESTORE" in not_restored and restored.startswith("✔ correct")
+    assert seen["time_travel_rows"] == seen["month_rows"]
+    assert "DELTA_VACUUM_RETENTION_PERIOD_TOO_SHORT" in seen["vacuum_refused"]
+    assert "FILE_NOT_EXIST" in seen["old_version_after_vacuum"]
+    assert seen["current_after_vacuum"] == 20_000
+
+
+@slow
+def test_zorder_lets_a_selective_query_skip_files(seen):
+    before, after = seen["files_read"]
+    assert before == 8 and after == 1 < seen["files_after"]
+
+
+@slow
+def test_streaming_into_delta_is_exactly_once_across_a_restart(seen):
+    stream = seen["stream"]
+    assert stream["rows"] == stream["distinct"] == 80
+    assert stream["after_rerun"] == stream["after_restart"], "a run with nothing new commits nothing"
+
+
+def test_missing_package_cache_is_one_line_before_any_jvm(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKCOURSE_MAVEN_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(MissingPackageError) as failure:
+        session_conf(["delta"])
+    message = str(failure.value)
+    assert MAVEN_PACKAGES["delta"] in message and "make setup" in message and "\n" not in message
+    with pytest.raises(MissingPackageError):
+        get_spark("local[1]", log_file=tmp_path / "jvm.log", packages=("delta",))
+    assert not (tmp_path / "jvm.log").exists(), "no JVM was started"
+
+
+def test_unknown_package_and_ivy_failure_reason():
+    with pytest.raises(CourseError, match="unknown Spark package"):
+        session_conf(["kafka-typo"])
+    log = ":: loading settings\n:: UNRESOLVED DEPENDENCIES ::\nunresolved dependency: io.delta#x;9: not found"
+    assert _reason(log) == "unresolved dependency: io.delta#x;9: not found"
+
+
+def test_a_session_started_without_a_package_is_refused(monkeypatch):
+    class Session:
+        class conf:  # noqa: N801 - shaped like SparkSession.conf
+            get = staticmethod(lambda key, default=None: "")
+
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    with pytest.raises(SparkStartError, match="restart the kernel"):
+        require_packages(Session, ("delta",))
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")  # Delta is built in there
+    require_packages(Session, ("delta",))
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare for a network namespace")
+def test_fetch_without_network_says_so_in_one_line(tmp_path):
+    code = "from sparkcourse.packages import main; import sys; sys.exit(main())"
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("this machine does not allow network namespaces")
+    env = {"SPARKCOURSE_MAVEN_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: could not fetch io.delta:") and "Maven Central" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_fetch_does_nothing_when_cached(tmp_path):
+    (tmp_path / "fetched.txt").write_text("\n".join(MAVEN_PACKAGES.values()) + "\n")
+    assert fetch(cache=tmp_path) == []
+
+
+def test_history_hides_expression_ids():
+    assert _compact({"predicate": '["(customer_id#1234L = 5)"]', "other": "x"}, ("predicate",)) == (
+        'predicate=["(customer_id = 5)"]')
 
 
 def test_table_root_stays_inside_the_work_folder(tmp_path):

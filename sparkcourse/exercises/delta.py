@@ -1,49 +1,72 @@
-"""Checks for workshop 06's exercises: a restore, a MERGE, a constraint. A check never raises."""
+"""Checks for workshop 06's exercises on Delta Lake for Spark: a constraint, a MERGE, a restore.
+A check never raises."""
 
 from __future__ import annotations
-
-import shutil
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 
 from ..data.subscriptions import KEY
+from ..delta import error_line, version
 from . import NOT_ATTEMPTED, Feedback, correct, hint
 
-
-def _rows(table) -> pd.DataFrame:
-    frame = table.to_pandas()
-    return frame.sort_values(KEY, ignore_index=True)[sorted(frame.columns)]
+CONSTRAINT = "delta.constraints."
 
 
-def check_restore(version_before, path: str, bad_version: int) -> Feedback:
-    """`version_before` is the version just before the bad write, and the table is back to it."""
-    from deltalake import DeltaTable
+def _rows(frame) -> pd.DataFrame:
+    """A Spark DataFrame as pandas, in key order, with its columns sorted (for comparisons)."""
+    rows = frame.toPandas()
+    return rows.sort_values(KEY, ignore_index=True)[sorted(rows.columns)]
 
-    if version_before is None:
+
+def constraints(spark, table: str) -> dict[str, str]:
+    """{name: expression} of the table's CHECK constraints."""
+    properties = spark.sql(f"SHOW TBLPROPERTIES {table}").collect()
+    return {row.key.removeprefix(CONSTRAINT): row.value for row in properties
+            if row.key.startswith(CONSTRAINT)}
+
+
+def _write_error(spark, table: str, rows: pd.DataFrame) -> str | None:
+    """Why appending `rows` to `table` failed, in one line; None if it succeeded."""
+    try:
+        spark.createDataFrame(rows).write.format("delta").mode("append").saveAsTable(table)
+    except Exception as error:  # noqa: BLE001 - a refused write is what the check looks for
+        return error_line(error)
+    return None
+
+
+def check_constraint(spark, table: str, bad_rows: pd.DataFrame, good_rows: pd.DataFrame,
+                     before: dict[str, str]) -> Feedback:
+    """New constraints (not in `before`) must refuse every one of `bad_rows`, each written on its
+    own, and accept `good_rows`. The writes go to a shallow clone: the table is not changed."""
+    added = {name: expr for name, expr in constraints(spark, table).items() if name not in before}
+    if not added:
         return NOT_ATTEMPTED
-    if version_before != bad_version - 1:
-        return hint(f"version {version_before} is not the one just before the bad write: read history()")
-    table = DeltaTable(path)
-    if table.history(1)[0]["operation"] != "RESTORE":
-        return hint("the table's last commit is not a RESTORE: call restore(version) on the DeltaTable")
-    if not _rows(table).equals(_rows(DeltaTable(path, version=version_before))):
-        return hint(f"the table's rows differ from version {version_before}")
-    return correct(f"version {table.version()} holds the rows of version {version_before} again")
+    scratch = f"{table}_constraint_check"
+    spark.sql(f"CREATE OR REPLACE TABLE {scratch} SHALLOW CLONE {table}")
+    try:
+        let_through = [str(rows.age.iloc[0]) for rows in (bad_rows.iloc[[i]] for i in range(len(bad_rows)))
+                       if "CHECK constraint" not in (_write_error(spark, scratch, rows) or "")]
+        if let_through:
+            return hint(f"rows with age {', '.join(let_through)} got through; "
+                        f"constraints: {list(added.values())}")
+        refused = _write_error(spark, scratch, good_rows)
+        if refused:
+            return hint(f"a batch of good rows is refused too ({refused[:120]}): the rule is too strict")
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {scratch}")
+    return correct(f"every bad row refused by {' and '.join(sorted(added.values()))}")
 
 
-def check_merge(path: str, expected: pd.DataFrame, version_before: int) -> Feedback:
-    """The table holds `expected` after one MERGE commit on top of `version_before`."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(path)
-    if table.version() == version_before:
+def check_merge(spark, table: str, expected: pd.DataFrame, version_before: int) -> Feedback:
+    """The table holds `expected` after a MERGE commit on top of `version_before`."""
+    now = version(spark, table)
+    if now == version_before:
         return NOT_ATTEMPTED
-    operations = [commit["operation"] for commit in table.history(table.version() - version_before)]
+    operations = [row.operation for row in
+                  spark.sql(f"DESCRIBE HISTORY {table} LIMIT {now - version_before}").collect()]
     if "MERGE" not in operations:
         return hint(f"no MERGE commit since version {version_before}, only {operations}")
-    got = _rows(table)
+    got = _rows(spark.table(table))
     want = expected.sort_values(KEY, ignore_index=True)[sorted(expected.columns)]
     if list(got.columns) != list(want.columns):
         return hint(f"the table's columns changed: {list(got.columns)}; do not insert the `op` column")
@@ -57,27 +80,17 @@ def check_merge(path: str, expected: pd.DataFrame, version_before: int) -> Feedb
     return correct()
 
 
-def check_constraint(path: str, bad_batch: pd.DataFrame, good_batch: pd.DataFrame,
-                     before: set[str] = frozenset()) -> Feedback:
-    """A new constraint (not among `before`) that rejects `bad_batch` and accepts `good_batch`.
-
-    Both batches are tried on a copy of the table."""
-    from deltalake import DeltaTable, write_deltalake
-
-    constraints = {key: value for key, value in DeltaTable(path).metadata().configuration.items()
-                   if key.startswith("delta.constraints.") and key not in before}
-    if not constraints:
+def check_restore(spark, table: str, version_before, bad_version: int) -> Feedback:
+    """`version_before` is the version just before the bad write, and the table is back to it."""
+    if version_before is None:
         return NOT_ATTEMPTED
-    with tempfile.TemporaryDirectory() as scratch:
-        copy = str(Path(scratch) / "copy")
-        shutil.copytree(path, copy)
-        try:
-            write_deltalake(copy, bad_batch, mode="append")
-            return hint(f"the bad batch was accepted; constraints: {list(constraints.values())}")
-        except Exception:  # noqa: BLE001 - a rejected write is the point
-            pass
-        try:
-            write_deltalake(copy, good_batch, mode="append")
-        except Exception as error:  # noqa: BLE001
-            return hint(f"a good batch is rejected too ({type(error).__name__}): the rule is too strict")
-    return correct(f"rejected by {' and '.join(sorted(constraints.values()))}")
+    if version_before != bad_version - 1:
+        return hint(f"version {version_before} is not the one just before the bad write: "
+                    "read DESCRIBE HISTORY")
+    last = spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first()
+    if last.operation != "RESTORE":
+        return hint("the table's last commit is not a RESTORE: RESTORE TABLE ... TO VERSION AS OF ...")
+    then = spark.read.option("versionAsOf", version_before).table(table)
+    if not _rows(spark.table(table)).equals(_rows(then)):
+        return hint(f"the table's rows differ from version {version_before}")
+    return correct(f"version {last.version} holds the rows of version {version_before} again")

@@ -1,0 +1,157 @@
+"""Spark's Maven packages: the one list, fetched once at set-up into a cache the course owns.
+
+Set-up (`make setup`, the Docker build, Binder's postBuild) runs `python -m sparkcourse.packages`,
+which resolves every package below with Spark's own resolver (Ivy) from Maven Central into
+`package_cache()`. Sessions then resolve them from that cache, offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .params import CourseError
+
+# name -> Maven coordinate, for the pinned pyspark 4.2 (Scala 2.13). Versions live here only.
+MAVEN_PACKAGES = {
+    "delta": "io.delta:delta-spark_4.2_2.13:4.4.0",
+}
+# The settings a session needs, beyond the jars, for each package.
+PACKAGE_CONF = {
+    "delta": {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    },
+}
+FETCH_TIMEOUT = 900  # seconds: a first download of every jar on a slow line
+
+
+class MissingPackageError(CourseError, RuntimeError):
+    """A Maven package the notebook needs is not in the course's cache."""
+
+
+def package_cache() -> Path:
+    """Spark's Ivy home for the course: `SPARKCOURSE_MAVEN_CACHE`, else under ~/.cache."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaling-ml-spark" / "maven"
+    return Path(os.environ.get("SPARKCOURSE_MAVEN_CACHE", default)).expanduser()
+
+
+def coordinates(names) -> list[str]:
+    unknown = sorted(set(names) - set(MAVEN_PACKAGES))
+    if unknown:
+        raise CourseError(f"unknown Spark package(s) {unknown}; the course has {sorted(MAVEN_PACKAGES)}")
+    return [MAVEN_PACKAGES[name] for name in names]
+
+
+def _fetched_list(cache: Path) -> Path:
+    return cache / "fetched.txt"
+
+
+def fetched(cache: Path | None = None) -> set[str]:
+    """The coordinates a successful fetch put in the cache."""
+    path = _fetched_list(cache or package_cache())
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def session_conf(names) -> dict[str, str]:
+    """The settings that give a new session these packages, resolved from the cache only.
+
+    Raises MissingPackageError, with what to run, when one was never fetched."""
+    if not names:
+        return {}
+    wanted, cache = coordinates(names), package_cache()
+    missing = [coordinate for coordinate in wanted if coordinate not in fetched(cache)]
+    if missing:
+        raise MissingPackageError(
+            f"Spark package {', '.join(missing)} is not in the course's cache ({cache}): run "
+            "`make setup` (or `python -m sparkcourse.packages`) once with access to Maven Central")
+    conf = {"spark.jars.packages": ",".join(wanted), "spark.jars.ivy": str(cache),
+            "spark.jars.ivySettings": str(_offline_settings(cache))}
+    for name in names:
+        conf |= PACKAGE_CONF.get(name, {})
+    return conf
+
+
+def _offline_settings(cache: Path) -> Path:
+    """Ivy settings that resolve from the cache alone: no network at session start."""
+    return cache / "offline-ivysettings.xml"
+
+
+OFFLINE_SETTINGS = """<ivysettings>
+  <settings defaultResolver="course-cache"/>
+  <caches defaultCacheDir="{cache}/cache" useOrigin="true"/>
+  <resolvers>
+    <filesystem name="course-cache" checkmodified="false">
+      <ivy pattern="{cache}/cache/[organisation]/[module]/ivy-[revision].xml"/>
+      <artifact
+        pattern="{cache}/cache/[organisation]/[module]/[type]s/[artifact]-[revision](-[classifier]).[ext]"/>
+    </filesystem>
+  </resolvers>
+</ivysettings>
+"""
+
+
+def fetch(names=None, cache: Path | None = None, timeout: int = FETCH_TIMEOUT) -> list[str]:
+    """Download the packages (all by default) and their dependencies into the cache, once.
+
+    Returns the coordinates fetched now (empty when all were there already)."""
+    cache = cache or package_cache()
+    wanted = coordinates(names or list(MAVEN_PACKAGES))
+    todo = [coordinate for coordinate in wanted if coordinate not in fetched(cache)]
+    if not todo:
+        return []
+    cache.mkdir(parents=True, exist_ok=True)
+    _resolve_online(todo, cache, timeout)
+    _offline_settings(cache).write_text(OFFLINE_SETTINGS.format(cache=cache))
+    _fetched_list(cache).write_text("\n".join(sorted(fetched(cache) | set(todo))) + "\n")
+    return todo
+
+
+def _resolve_online(todo: list[str], cache: Path, timeout: int) -> None:
+    """spark-submit resolves `--packages` (then runs an empty script): the jars land in `cache`."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    with tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "nothing.py"
+        script.write_text("")
+        command = [str(Path(_find_spark_home()) / "bin" / "spark-submit"), "--master", "local[1]",
+                   "--packages", ",".join(todo), "--conf", f"spark.jars.ivy={cache}", str(script)]
+        env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            raise MissingPackageError(f"fetching {', '.join(todo)} took over {timeout} s") from None
+    if result.returncode != 0:
+        raise MissingPackageError(f"could not fetch {', '.join(todo)} from Maven Central: "
+                                  f"{_reason(result.stderr)}")
+
+
+def _reason(log: str) -> str:
+    """The line of Ivy's output that says why a resolution failed."""
+    for pattern in (r"unresolved dependency: .*", r"Server access error.*", r"[\w.]+Exception: .*"):
+        match = re.search(pattern, log)
+        if match:
+            return match.group(0).strip()
+    lines = log.strip().splitlines()
+    return lines[-1] if lines else "spark-submit failed"
+
+
+def main() -> int:
+    try:
+        done = fetch()
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if done:
+        cache = package_cache()
+        size = sum(f.stat().st_size for f in (cache / "jars").glob("*.jar")) / 1e6
+        print(f"Spark packages fetched: {', '.join(done)} ({size:.0f} MB of jars in {cache})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
