@@ -26,10 +26,11 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow" tests
 
 # Two cores, and never more Spark tasks at once than cores: first the slow tests that use one
-# core each (student notebooks on local[1], Spark unit tests, the launch), two at a time; then,
+# core each (student notebooks on local[1], Spark unit tests, the launch), two at a time (tests
+# that share one Spark run are kept on one worker by `xdist_group`); then,
 # one at a time, those that keep both busy (solutions on local[2]; the cluster, Horovod on it).
 test: check            ## everything (what CI runs): check, then every notebook, the cluster with Horovod, the launch
-	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "slow and not exclusive" tests
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 --dist loadgroup -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
 
 course: setup          ## run every solution notebook headless; summary in build/course

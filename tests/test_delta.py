@@ -202,6 +202,9 @@ ingest()
 readings = spark.table("readings")
 seen["stream"] = {"rows": readings.count(), "distinct": readings.distinct().count(),
                   "after_restart": after_restart, "after_rerun": version(spark, "readings")}
+seen["all_tables"] = sorted(table.name for table in spark.catalog.listTables())
+seen["java_options"] = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
+seen["derby_log"] = {"cwd": Path("derby.log").exists(), "folder": (folder / "derby.log").exists()}
 print(json.dumps(seen))
 '''
 
@@ -215,7 +218,9 @@ def seen(tmp_path_factory):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-slow = pytest.mark.slow
+def slow(test):
+    """A test that reads the shared Spark run: all of them on one xdist worker, so it runs once."""
+    return pytest.mark.slow(pytest.mark.xdist_group("delta-spark")(test))
 
 
 @slow
@@ -282,6 +287,13 @@ def test_streaming_into_delta_is_exactly_once_across_a_restart(seen):
     stream = seen["stream"]
     assert stream["rows"] == stream["distinct"] == 80
     assert stream["after_rerun"] == stream["after_restart"], "a run with nothing new commits nothing"
+
+
+@slow
+def test_the_catalog_lives_in_the_notebooks_folder(seen):
+    assert "log4j2.properties" in seen["java_options"] and "derby.stream.error.file" in seen["java_options"]
+    assert seen["derby_log"] == {"cwd": False, "folder": True}
+    assert seen["all_tables"] == ["appends", "crm", "events", "evolving", "readings", "subscribers"]
 
 
 def test_missing_package_cache_is_one_line_before_any_jvm(tmp_path, monkeypatch):

@@ -42,6 +42,9 @@ def test_course_conf_is_quiet_and_sized():
     assert conf["spark.ui.showConsoleProgress"] == "false"
     assert conf["spark.sql.shuffle.partitions"] == str(SCALES["small"].shuffle_partitions)
     assert "log4j2.properties" in conf["spark.driver.extraJavaOptions"]
+    assert conf["spark.sql.execution.pythonUDF.arrow.enabled"] == "false"  # SPARK-58241: Spark 4.2.0 hangs
+    assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == conf[
+        "spark.sql.shuffle.partitions"]
     assert "spark.driver.host" not in course_conf("spark://10.0.0.5:7077", "app", SCALES["large"])
 
 
