@@ -202,7 +202,7 @@ ingest()
 readings = spark.table("readings")
 seen["stream"] = {"rows": readings.count(), "distinct": readings.distinct().count(),
                   "after_restart": after_restart, "after_rerun": version(spark, "readings")}
-seen["all_tables"] = sorted(table.name for table in spark.catalog.listTables())
+seen["all_tables"] = sorted(table.name for table in spark.catalog.listTables() if not table.isTemporary)
 seen["java_options"] = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
 seen["derby_log"] = {"cwd": Path("derby.log").exists(), "folder": (folder / "derby.log").exists()}
 print(json.dumps(seen))
