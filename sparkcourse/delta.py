@@ -83,14 +83,15 @@ def version(spark, table: str) -> int:
 
 
 def error_line(error: BaseException) -> str:
-    """`ExceptionClass: first line of its message`, for a PySpark, Delta or Java exception."""
+    """`ExceptionClass: the first two sentences of its message`, for a PySpark, Delta or Java
+    exception (Delta's messages go on with advice and links)."""
     java = getattr(error, "java_exception", None)
     if java is not None:  # a Java exception PySpark does not translate (a CHECK violation)
         name, message = java.getClass().getSimpleName(), str(java.getMessage())
     else:
         name, message = type(error).__name__, str(error)
     first = message.strip().splitlines()[0] if message.strip() else ""
-    return f"{name}: {'. '.join(first.split('. ')[:2])}"  # the error class and what happened
+    return f"{name}: {'. '.join(first.split('. ')[:2])}"
 
 
 def files_read(frame) -> int:
