@@ -25,10 +25,11 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 	$(BIN)/ruff check .
 	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow" tests
 
-# Two cores, and never more Spark tasks at once than cores: first the slow tests that use one
-# core each (student notebooks on local[1], Spark unit tests, the launch), two at a time (tests
-# that share one Spark run are kept on one worker by `xdist_group`); then,
-# one at a time, those that keep both busy (solutions on local[2]; the cluster, Horovod on it).
+# Two cores, and never more Spark task slots than cores: first the slow tests that use one
+# slot each, two at a time (the student notebooks, each test worker on a one-core cluster of its
+# own; Spark unit tests; the launch; tests that share one Spark run stay on one worker by
+# `xdist_group`); then, one at a time, those that keep both busy (solutions on local[2];
+# workshop 03 with Horovod on a two-core cluster).
 test: check            ## everything (what CI runs): check, then every notebook, the cluster with Horovod, the launch
 	$(ONE_CORE_EACH) $(PYTEST) -n 2 --dist loadgroup -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests

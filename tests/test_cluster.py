@@ -1,34 +1,46 @@
-"""The notebooks run unchanged against a standalone cluster on 127.0.0.1, at `ci` scale, and
-workshop 03 trains with Horovod there too (built once per machine by `ci/build_horovod.sh`).
+"""The student notebooks, as a learner first meets them (every exercise unanswered), run unchanged
+against a standalone cluster on 127.0.0.1 at `ci` scale; workshop 03 trains with Horovod there too
+(built once per machine by `ci/build_horovod.sh`). The solutions run at `small` in test_notebooks.
 
-One cluster serves every notebook: one worker with two cores, so one executor JVM beside the
-driver's (two one-core workers cost a JVM more for the same slots on two cores). It takes both
-cores, so these tests are `exclusive`: `make test` runs them with nothing else beside them.
+Never more task slots than cores (`make test`):
+- most notebooks run two at a time, each on the cluster of its own test worker: one Spark worker
+  with one core, so one executor JVM beside the driver's;
+- workshop 03, whose training processes need two slots at once (a barrier stage), runs alone on a
+  cluster whose one worker has both cores (`exclusive`).
 """
 
 import subprocess
 
 import pytest
-from notebooks import KERNEL, ROOT, SOLUTIONS, course_notebooks, execute
+from notebooks import KERNEL, ROOT, WORKSHOPS, course_notebooks, execute
 from test_notebooks import assert_clean_outputs, check_feedback, output_text
 from test_spark import run_python
 
 from sparkcourse.cluster import LocalCluster
 from sparkcourse.report import read_metrics
 
-NOTEBOOKS = course_notebooks(SOLUTIONS)
-HOROVOD = "03_distributed_training"  # also trains with Horovod, on the cluster's executors
+NOTEBOOKS = course_notebooks(WORKSHOPS)
+HOROVOD = "03_distributed_training"  # trains on two slots at once, with Horovod too
 QUICK_JVM = "-XX:TieredStopAtLevel=1"  # short runs of small data: compile less, start faster
-pytestmark = [pytest.mark.slow, pytest.mark.exclusive]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    with LocalCluster(workers=1, cores=2, memory="3g", java_options=QUICK_JVM,
-                      folder=tmp_path_factory.mktemp("cluster")) as running:
+def start_cluster(cores: int, folder):
+    """A one-worker cluster; every one of its processes is gone once the test module is done."""
+    with LocalCluster(workers=1, cores=cores, memory="3g", java_options=QUICK_JVM,
+                      folder=folder) as running:
         processes = list(running.processes)
         yield running
     assert all(process.poll() is not None for process in processes), "a cluster process outlived stop()"
+
+
+@pytest.fixture(scope="module")
+def one_core_cluster(tmp_path_factory):
+    yield from start_cluster(1, tmp_path_factory.mktemp("cluster"))
+
+
+@pytest.fixture(scope="module")
+def two_core_cluster(tmp_path_factory):
+    yield from start_cluster(2, tmp_path_factory.mktemp("cluster"))
 
 
 @pytest.fixture(scope="module")
@@ -39,30 +51,34 @@ def horovod():
     assert build.returncode == 0, build.stdout[-1000:] + build.stderr[-3000:]
 
 
-def by_notebook():
-    """Every notebook; the one that builds Horovod first may take longer."""
-    return [pytest.param(path, id=path.stem,
-                         marks=[pytest.mark.timeout(2400)] * (path.stem == HOROVOD))
-            for path in NOTEBOOKS]
-
-
-@pytest.mark.parametrize("source", by_notebook())
-def test_notebook_runs_on_a_local_standalone_cluster(source, cluster, tmp_path, request):
+def run_student(source, cluster, tmp_path, **parameters) -> tuple:
+    """The student notebook run on `cluster`: clean outputs, every check still waiting for an answer."""
     assert cluster.alive_workers() == 1
-    parameters = {"scale": "ci", "spark_master": cluster.master_url}
-    if source.stem == HOROVOD:
-        request.getfixturevalue("horovod")
-        parameters["use_horovod"] = True
+    parameters = {"scale": "ci", "spark_master": cluster.master_url, **parameters}
     executed = execute(source, tmp_path / source.name, parameters, cwd=tmp_path, kernel=KERNEL)
     assert_clean_outputs(executed)
-    assert all(text.startswith("✔ correct") for text in check_feedback(executed))
-    text = "".join(output_text(o) for c in executed.cells for o in c.get("outputs", []))
-    if source.name.startswith("00"):
-        assert f"on {cluster.master_url} with 2 parallel tasks" in text
-    if source.stem == HOROVOD:
-        assert "processes on the executors" in text and "every rank returned the same: True" in text
-        assert read_metrics(executed)["horovod_seconds"] > 0
+    feedback = check_feedback(executed)
+    assert feedback and all(text.startswith("… not attempted yet") for text in feedback)
+    return executed, "".join(output_text(o) for c in executed.cells for o in c.get("outputs", []))
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [path for path in NOTEBOOKS if path.stem != HOROVOD],
+                         ids=lambda path: path.stem)
+def test_student_notebook_runs_on_a_one_core_cluster(source, one_core_cluster, tmp_path):
+    _, text = run_student(source, one_core_cluster, tmp_path)
+    if source.name.startswith("00"):
+        assert f"on {one_core_cluster.master_url} with " in text
+
+
+@pytest.mark.slow
+@pytest.mark.exclusive
+@pytest.mark.timeout(2400)  # a fresh machine builds Horovod first
+def test_distributed_training_on_two_slots_with_horovod(two_core_cluster, horovod, tmp_path):
+    source = WORKSHOPS / f"{HOROVOD}.ipynb"
+    executed, text = run_student(source, two_core_cluster, tmp_path, use_horovod=True)
+    assert "processes on the executors" in text and "every rank returned the same: True" in text
+    assert read_metrics(executed)["horovod_seconds"] > 0
 
 TRAINING_PROCESS_ENVIRONMENT = """
 from pyspark.ml.torch.distributor import TorchDistributor
@@ -79,10 +95,12 @@ print(TorchDistributor(num_processes=2, local_mode=False, use_gpu=False).run(env
 """
 
 
-def test_training_processes_on_executors_log_errors_only(cluster, tmp_path):
+@pytest.mark.slow
+@pytest.mark.exclusive
+def test_training_processes_on_executors_log_errors_only(two_core_cluster, tmp_path):
     # The workers' environment is not the notebook's: without QUIET_EXECUTORS a rank that ends
     # first can print PyTorch's C++ "[W ... TCPStore.cpp] ... Connection was likely closed".
-    result = run_python(TRAINING_PROCESS_ENVIRONMENT.format(master=cluster.master_url), cwd=tmp_path)
+    result = run_python(TRAINING_PROCESS_ENVIRONMENT.format(master=two_core_cluster.master_url), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "{'OMP_NUM_THREADS': '1', 'TORCH_CPP_LOG_LEVEL': 'ERROR'}"
     assert not [line for line in result.stderr.splitlines() if line.startswith("[W")]

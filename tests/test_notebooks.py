@@ -1,9 +1,9 @@
 """Every course notebook: its lesson structure; one papermill run of each solution at `small` on
-local[2], within its time budget, whose outputs nbval then checks against the committed ones;
-and its student version run top to bottom at `ci` scale. New notebooks are picked up on their own.
+local[2], within its time budget, whose outputs nbval then checks against the committed ones.
+The student versions run at `ci` scale on a standalone cluster (test_cluster). New notebooks are
+picked up on their own.
 
-How the two cores are shared (`make test`): student runs use local[1] and one training process,
-two at a time; the solution runs (local[2]) run alone, one at a time.
+The solution runs take both cores, so `make test` runs them alone, one at a time.
 """
 
 import os
@@ -20,7 +20,6 @@ from notebooks import (
     MAX_BUDGET,
     ROOT,
     SOLUTIONS,
-    WORKSHOPS,
     course_notebooks,
     execute,
     read,
@@ -32,9 +31,6 @@ from papermill.exceptions import PapermillExecutionError
 from sparkcourse.report import read_metrics
 
 NAMES = [path.name for path in course_notebooks(SOLUTIONS)]
-# Student runs take one core each, two at a time: a notebook that would start two training
-# processes trains with one instead (every code path still runs).
-CI_PARAMETERS = {"03_distributed_training.ipynb": {"num_processes": 1}}
 COMMON_PARAMETERS = {"scale": "str", "spark_master": "str", "seed": "int", "work_dir": "str"}
 TIMING_CALLS = ("seconds(", "compare(")  # cells whose output nbval may ignore...
 VARIES = "# Varies from run to run: "  # ...and cells that start by saying why theirs changes
@@ -138,16 +134,6 @@ def test_solution_runs_once_within_budget_to_the_committed_outputs(name, tmp_pat
     budget, factor = time_budget(read(SOLUTIONS / name)), max(before, slowness())
     assert took <= budget * factor, (f"{name} took {took:.0f} s, over its budget of {budget} s "
                                      f"(x{factor:.2f} for this machine's speed)")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
-def test_student_notebook_runs_top_to_bottom(name, tmp_path):
-    parameters = {"scale": "ci", "spark_master": "local[1]", **CI_PARAMETERS.get(name, {})}
-    executed = execute(WORKSHOPS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
-    assert_clean_outputs(executed)
-    feedback = check_feedback(executed)
-    assert feedback and all(text.startswith("… not attempted yet") for text in feedback)
 
 
 @pytest.mark.parametrize("parameters, message", [
