@@ -3,3 +3,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
+
+# The longest tests start first, so that two test workers end together (`make test`).
+LONGEST = ("[06_delta_lake]", "test_delta.py::", "[02_hyperparameter_tuning]")  # longest first
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((i for i, part in enumerate(LONGEST) if part in item.nodeid), len(LONGEST))
+
+    items.sort(key=rank)

@@ -25,7 +25,7 @@ QUICK_JVM = "-XX:TieredStopAtLevel=1"  # short runs of small data: compile less,
 
 
 def start_cluster(cores: int, folder):
-    """A one-worker cluster; every one of its processes is gone once the test module is done."""
+    """A one-worker cluster; every one of its processes is gone once its tests are done."""
     with LocalCluster(workers=1, cores=cores, memory="3g", java_options=QUICK_JVM,
                       folder=folder) as running:
         processes = list(running.processes)
@@ -33,7 +33,7 @@ def start_cluster(cores: int, folder):
     assert all(process.poll() is not None for process in processes), "a cluster process outlived stop()"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per test worker, however pytest-xdist orders the tests
 def one_core_cluster(tmp_path_factory):
     yield from start_cluster(1, tmp_path_factory.mktemp("cluster"))
 
