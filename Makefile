@@ -7,7 +7,7 @@ ONE_CORE_EACH := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 SCALE ?= small
 MASTER ?= local[*]
 
-.PHONY: setup lock horovod lab check test course students solutions workshops lint clean
+.PHONY: setup lock horovod lab check test test-horovod course students solutions workshops lint clean
 
 setup:                 ## create/update the course environment (.venv) from requirements.lock
 	@ci/setup.sh
@@ -27,12 +27,14 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 
 # Two cores, and never more Spark task slots than cores: first the slow tests that use one
 # slot each, two at a time (the student notebooks, each test worker on a one-core cluster of its
-# own; Spark unit tests; the launch; tests that share one Spark run stay on one worker by
-# `xdist_group`); then, one at a time, those that keep both busy (solutions on local[2];
-# workshop 03 with Horovod on a two-core cluster).
-test: check            ## everything (what CI runs): check, then every notebook, the cluster with Horovod, the launch
-	$(ONE_CORE_EACH) $(PYTEST) -n 2 --dist loadgroup -m "slow and not exclusive" tests
+# own; Spark unit tests; the launch); then, one at a time, those that keep both busy (solutions
+# on local[2]; workshop 03 on a two-core cluster).
+test: check            ## everything (what CI runs): check, then every notebook, the cluster, the launch
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
+
+test-horovod: horovod  ## opt-in: build Horovod (a fresh machine: 3-6 min), then workshop 03 trains with it on a cluster
+	$(PYTEST) -p no:xdist -k horovod tests/test_cluster.py
 
 course: setup          ## run every solution notebook headless; summary in build/course
 	$(BIN)/python ci/run_course.py --scale $(SCALE) --master "$(MASTER)"

@@ -132,30 +132,14 @@ print(json.dumps(seen))
 '''
 
 
-@pytest.fixture(scope="session")  # once per test worker, however pytest-xdist orders the tests
-def seen(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("delta")
-    result = run_python(SCENARIOS, cwd=folder, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr == "", result.stderr[-3000:]  # quiet: nothing reaches a notebook cell
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def slow(test):
-    """A test that reads the shared Spark run: all of them on one xdist worker, so it runs once."""
-    return pytest.mark.slow(pytest.mark.xdist_group("delta-spark")(test))
-
-
-@slow
-def test_schema_is_enforced_by_path_and_evolves_on_request(seen):
+def expect_schema_is_enforced_by_path_and_evolves_on_request(seen):
     refused = seen["enforcement"]["refused"]
     assert "DELTA_FAILED_TO_MERGE_FIELDS" in refused[0] and "DELTA_METADATA_MISMATCH" in refused[1]
     assert seen["enforcement"]["before"] == seen["enforcement"]["after"], "nothing written"
     assert seen["evolved"]["12 months"] == 5 and seen["evolved"]["None"] == seen["month_rows"]
 
 
-@slow
-def test_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
+def expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
     not_yet, loose, strict, right = seen["constraint_feedback"]
     assert not_yet.startswith("… not attempted yet")
     assert loose.startswith("✘") and "121, 250" in loose and "17" in loose  # age > 0 lets them through
@@ -166,8 +150,7 @@ def test_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
     assert seen["rows_unchanged"] and "subscribers_constraint_check" not in seen["tables"]
 
 
-@slow
-def test_merge_check_change_feed_and_history(seen):
+def expect_merge_check_change_feed_and_history(seen):
     not_yet, updates_only, whole = seen["merge"]
     assert "not attempted" in not_yet
     assert "customers missing" in updates_only
@@ -178,19 +161,34 @@ def test_merge_check_change_feed_and_history(seen):
     assert not any("#" in row["parameters"] for row in seen["history"]), "expression ids vary by run"
 
 
-@slow
-def test_restore_check_and_time_travel(seen):
+def expect_restore_check_and_time_travel(seen):
     none, wrong, not_restored, restored = seen["restore"]
     assert none.startswith("… not attempted") and "not the one just before" in wrong
     assert "not a RESTORE" in not_restored and restored.startswith("✔ correct")
     assert seen["time_travel_rows"] == seen["month_rows"]
 
 
-@slow
-def test_the_catalog_lives_in_the_notebooks_folder(seen):
+def expect_the_catalog_lives_in_the_notebooks_folder(seen):
     assert "log4j2.properties" in seen["java_options"] and "derby.stream.error.file" in seen["java_options"]
     assert seen["derby_log"] == {"cwd": False, "folder": True}
     assert seen["all_tables"] == ["crm", "evolving", "subscribers"]
+
+
+@pytest.mark.slow
+def test_delta_on_spark(tmp_path, subtests):
+    """One Spark run of the scenarios (a fixture shared by several tests would run once per
+    pytest-xdist worker), then each expectation as a subtest of its own."""
+    result = run_python(SCENARIOS, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == "", result.stderr[-3000:]  # quiet: nothing reaches a notebook cell
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    for expectation in (expect_schema_is_enforced_by_path_and_evolves_on_request,
+                        expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row,
+                        expect_merge_check_change_feed_and_history,
+                        expect_restore_check_and_time_travel,
+                        expect_the_catalog_lives_in_the_notebooks_folder):
+        with subtests.test(expectation.__name__):
+            expectation(seen)
 
 
 def test_missing_package_cache_is_one_line_before_any_jvm(tmp_path, monkeypatch):
