@@ -13,7 +13,6 @@ Never more task slots than cores (`make test`):
 import pytest
 from notebooks import KERNEL, WORKSHOPS, course_notebooks, execute
 from test_notebooks import assert_clean_outputs, check_feedback, output_text
-from test_spark import run_python
 
 from sparkcourse.cluster import LocalCluster
 from sparkcourse.deep import HOROVOD_ADVICE, horovod_status
@@ -74,28 +73,3 @@ def test_distributed_training_on_two_slots_with_horovod(two_core_cluster, tmp_pa
         assert read_metrics(executed)["horovod_seconds"] > 0
     else:  # not built: the notebook says how, and carries on
         assert HOROVOD_ADVICE in text and "horovod_seconds" not in read_metrics(executed)
-
-TRAINING_PROCESS_ENVIRONMENT = """
-from pyspark.ml.torch.distributor import TorchDistributor
-from sparkcourse import get_spark
-from sparkcourse.deep import FAIL_FAST_BARRIER, QUIET_EXECUTORS, quiet_distributed_training
-
-def environment():
-    import os
-    return {{name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "TORCH_CPP_LOG_LEVEL")}}
-
-quiet_distributed_training()
-spark = get_spark("{master}", log_file="jvm.log", conf=FAIL_FAST_BARRIER | QUIET_EXECUTORS)
-print(TorchDistributor(num_processes=2, local_mode=False, use_gpu=False).run(environment))
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.exclusive
-def test_training_processes_on_executors_log_errors_only(two_core_cluster, tmp_path):
-    # The workers' environment is not the notebook's: without QUIET_EXECUTORS a rank that ends
-    # first can print PyTorch's C++ "[W ... TCPStore.cpp] ... Connection was likely closed".
-    result = run_python(TRAINING_PROCESS_ENVIRONMENT.format(master=two_core_cluster.master_url), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "{'OMP_NUM_THREADS': '1', 'TORCH_CPP_LOG_LEVEL': 'ERROR'}"
-    assert not [line for line in result.stderr.splitlines() if line.startswith("[W")]

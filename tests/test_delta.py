@@ -1,10 +1,11 @@
 """Delta Lake on Spark (workshop 06): the package cache, the helpers and the exercise checks.
 
-One Spark session (local[1], in a subprocess) runs the scenarios and prints what it saw as JSON;
-the tests below read their part. What the lesson shows itself (concurrent writers, Z-order, VACUUM,
-streaming exactly once) is checked by workshop 06's own run against its committed outputs; here
-are the exercise checks' answers to wrong attempts and the helpers. Offline start-up is tested
-without starting Spark."""
+One Spark session (local[1], in a subprocess) answers the exercise checks wrongly, then rightly,
+and prints what they said as JSON; the expectations below read their part. What the lesson shows
+itself (concurrent writers, schema enforcement and evolution, CHECK violations, MERGE, the change
+data feed, history, time travel, Z-order, VACUUM, streaming exactly once) is checked by workshop
+06's own run against its committed outputs, and by its student version on a cluster. Offline
+start-up is tested without starting Spark."""
 
 import json
 import shutil
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from sparkcourse import get_spark
 from sparkcourse.data.subscriptions import apply_feed, change_feed, newcomers, subscriber_months
-from sparkcourse.delta import catalog_conf, error_line, history, reset_catalog, version
+from sparkcourse.delta import catalog_conf, reset_catalog, version
 from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore, constraints
 from sparkcourse.notebook import quiet_python
 
@@ -50,47 +51,24 @@ data = subscriber_months(2000, seed=5)
 month = data.months[0]
 seen["month_rows"] = len(month)
 spark.createDataFrame(month).write.format("delta").saveAsTable("subscribers")
-location = str(folder / "warehouse" / "subscribers")
 
-# Schema enforcement (by path), evolution, constraints.
-before = version(spark, "subscribers")
-refused = []
-for batch in (month.head(5).assign(data_gb="7.13"), month.head(5).assign(extra=1)):
-    try:
-        spark.createDataFrame(batch).write.format("delta").mode("append").save(location)
-    except Exception as error:
-        refused.append(error_line(error))
-seen["enforcement"] = {"refused": refused, "before": before, "after": version(spark, "subscribers")}
-spark.sql("CREATE TABLE evolving USING delta AS SELECT * FROM subscribers")
-spark.createDataFrame(month.head(5).assign(contract="12 months")).write.format("delta").mode(
-    "append").option("mergeSchema", "true").saveAsTable("evolving")
-counts = spark.table("evolving").groupBy("contract").count().collect()
-seen["evolved"] = {str(row.contract): row["count"] for row in counts}
-
+# The constraint check: a loose rule, a strict one, the right one.
 good, bad = month.head(3).assign(age=[18, 60, 120]), month.head(4).assign(age=[0, 17, 121, 250])
 rows = spark.table("subscribers").count()
 feedback = [repr(check_constraint(spark, "subscribers", bad, good, before={}))]
 spark.sql("ALTER TABLE subscribers ADD CONSTRAINT positive_age CHECK (age > 0)")
 feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before={})))
 loose = constraints(spark, "subscribers")
-try:
-    spark.sql("ALTER TABLE subscribers ADD CONSTRAINT young CHECK (age < 30)")
-except Exception as error:
-    seen["existing_rows_break_it"] = error_line(error)
 spark.sql("ALTER TABLE subscribers ADD CONSTRAINT too_strict CHECK (age BETWEEN 18 AND 119)")
 feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
 spark.sql("ALTER TABLE subscribers DROP CONSTRAINT too_strict")
 spark.sql("ALTER TABLE subscribers ADD CONSTRAINT adult CHECK (age BETWEEN 18 AND 120)")
 feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
-try:
-    spark.createDataFrame(bad.head(1)).write.format("delta").mode("append").saveAsTable("subscribers")
-except Exception as error:
-    seen["violation"] = error_line(error)
 seen["constraint_feedback"] = feedback
 seen["rows_unchanged"] = spark.table("subscribers").count() == rows
 seen["tables"] = sorted(t.name for t in spark.catalog.listTables())
 
-# MERGE, the change data feed, history.
+# The MERGE check: nothing yet, updates only, the whole feed.
 spark.sql("CREATE TABLE crm USING delta TBLPROPERTIES (delta.enableChangeDataFeed = true, "
           "delta.enableDeletionVectors = true) AS SELECT * FROM subscribers")
 current = spark.table("crm").toPandas()
@@ -110,11 +88,8 @@ WHEN MATCHED AND s.op = 'delete' THEN DELETE WHEN MATCHED AND s.op = 'update' TH
 WHEN NOT MATCHED AND s.op = 'insert' THEN INSERT *""")
 merge.append("whole feed: " + repr(check_merge(spark, "crm", expected, version_before=restored)))
 seen["merge"] = merge
-seen["changes"] = {row._change_type: row["count"] for row in spark.sql(
-    f"SELECT _change_type, count(*) AS count FROM table_changes('crm', {restored + 1}) GROUP BY 1").collect()}
-seen["history"] = history(spark, "crm").to_dict("records")
 
-# Restore and time travel.
+# The RESTORE check.
 spark.createDataFrame(month.head(50)).write.format("delta").mode("append").saveAsTable("subscribers")
 bad_version = version(spark, "subscribers")
 restore = [repr(check_restore(spark, "subscribers", None, bad_version)),
@@ -123,7 +98,6 @@ restore = [repr(check_restore(spark, "subscribers", None, bad_version)),
 spark.sql(f"RESTORE TABLE subscribers TO VERSION AS OF {bad_version - 1}")
 restore.append(repr(check_restore(spark, "subscribers", bad_version - 1, bad_version)))
 seen["restore"] = restore
-seen["time_travel_rows"] = spark.read.option("versionAsOf", 0).table("subscribers").count()
 
 seen["all_tables"] = sorted(table.name for table in spark.catalog.listTables() if not table.isTemporary)
 seen["java_options"] = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
@@ -132,46 +106,32 @@ print(json.dumps(seen))
 '''
 
 
-def expect_schema_is_enforced_by_path_and_evolves_on_request(seen):
-    refused = seen["enforcement"]["refused"]
-    assert "DELTA_FAILED_TO_MERGE_FIELDS" in refused[0] and "DELTA_METADATA_MISMATCH" in refused[1]
-    assert seen["enforcement"]["before"] == seen["enforcement"]["after"], "nothing written"
-    assert seen["evolved"]["12 months"] == 5 and seen["evolved"]["None"] == seen["month_rows"]
-
-
 def expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
     not_yet, loose, strict, right = seen["constraint_feedback"]
     assert not_yet.startswith("… not attempted yet")
     assert loose.startswith("✘") and "121, 250" in loose and "17" in loose  # age > 0 lets them through
     assert strict.startswith("✘") and "too strict" in strict
     assert right.startswith("✔ correct")
-    assert seen["violation"].startswith("DeltaInvariantViolationException: [DELTA_VIOLATE_CONSTRAINT")
-    assert "DELTA_NEW_CHECK_CONSTRAINT_VIOLATION" in seen["existing_rows_break_it"]
     assert seen["rows_unchanged"] and "subscribers_constraint_check" not in seen["tables"]
 
 
-def expect_merge_check_change_feed_and_history(seen):
+def expect_merge_check_names_what_is_missing(seen):
     not_yet, updates_only, whole = seen["merge"]
     assert "not attempted" in not_yet
     assert "customers missing" in updates_only
     assert whole.endswith("✔ correct")
-    assert seen["changes"] == {"update_preimage": 12, "update_postimage": 12, "insert": 6, "delete": 4}
-    merges = [row for row in seen["history"] if row["operation"] == "MERGE"]
-    assert "numTargetRowsInserted=6" in merges[-1]["metrics"] and "predicate=" in merges[-1]["parameters"]
-    assert not any("#" in row["parameters"] for row in seen["history"]), "expression ids vary by run"
 
 
-def expect_restore_check_and_time_travel(seen):
+def expect_restore_check_names_the_version(seen):
     none, wrong, not_restored, restored = seen["restore"]
     assert none.startswith("… not attempted") and "not the one just before" in wrong
     assert "not a RESTORE" in not_restored and restored.startswith("✔ correct")
-    assert seen["time_travel_rows"] == seen["month_rows"]
 
 
 def expect_the_catalog_lives_in_the_notebooks_folder(seen):
     assert "log4j2.properties" in seen["java_options"] and "derby.stream.error.file" in seen["java_options"]
     assert seen["derby_log"] == {"cwd": False, "folder": True}
-    assert seen["all_tables"] == ["crm", "evolving", "subscribers"]
+    assert seen["all_tables"] == ["crm", "subscribers"]
 
 
 @pytest.mark.slow
@@ -182,10 +142,9 @@ def test_delta_on_spark(tmp_path, subtests):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == "", result.stderr[-3000:]  # quiet: nothing reaches a notebook cell
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    for expectation in (expect_schema_is_enforced_by_path_and_evolves_on_request,
-                        expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row,
-                        expect_merge_check_change_feed_and_history,
-                        expect_restore_check_and_time_travel,
+    for expectation in (expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row,
+                        expect_merge_check_names_what_is_missing,
+                        expect_restore_check_names_the_version,
                         expect_the_catalog_lives_in_the_notebooks_folder):
         with subtests.test(expectation.__name__):
             expectation(seen)
