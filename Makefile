@@ -7,7 +7,7 @@ ONE_CORE_EACH := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 SCALE ?= small
 MASTER ?= local[*]
 
-.PHONY: setup lock horovod lab check test test-horovod course students solutions workshops lint clean
+.PHONY: setup lock horovod lab connect check test test-horovod course students solutions workshops lint clean
 
 setup:                 ## create/update the course environment (.venv) from requirements.lock
 	@ci/setup.sh
@@ -20,6 +20,9 @@ horovod: setup         ## opt-in: build Horovod (once per machine) into .venv fo
 
 lab: setup             ## launch the course in JupyterLab
 	@ci/launch_lab.sh $(LAB_ARGS)
+
+connect: setup         ## start a Spark Connect server on sc://127.0.0.1:15002 (Spark on this machine's cores; Ctrl-C stops it)
+	$(BIN)/python -m sparkcourse.connect
 
 check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, lessons, committed outputs, unit tests
 	$(BIN)/ruff check .

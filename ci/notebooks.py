@@ -28,6 +28,11 @@ def course_notebooks(folder: Path = SOLUTIONS) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_NAME.fullmatch(p.name))
 
 
+def runs_under_connect(notebook: nbformat.NotebookNode) -> bool:
+    """What the notebook's first cell declares: True for "**Spark Connect:** yes"."""
+    return "**Spark Connect:** yes" in notebook.cells[0].source
+
+
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 

@@ -18,14 +18,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
@@ -37,33 +38,36 @@ def spark_home() -> Path:
 
 class LocalCluster:
     def __init__(self, workers: int = 2, cores: int = 1, memory: str = "2g",
-                 folder: str | Path | None = None, port: int | None = None, java_options: str = ""):
+                 folder: str | Path | None = None, port: int | None = None, java_options: str = "",
+                 host: str = HOST, wrap: Callable[[list[str]], list[str]] | None = None):
         """`java_options` go to every JVM of the cluster, executors included (JAVA_TOOL_OPTIONS):
-        `-XX:TieredStopAtLevel=1` makes short runs of small data cheaper, as in the tests."""
+        `-XX:TieredStopAtLevel=1` makes short runs of small data cheaper, as in the tests.
+        `host` is the address master and workers bind; `wrap` turns each process's command into
+        the one to run (the tests start them in namespaces of their own that way)."""
         self.workers, self.cores, self.memory = workers, cores, memory
-        self.java_options = java_options
+        self.java_options, self.host, self.wrap = java_options, host, wrap or (lambda command: command)
         self.folder = Path(folder or tempfile.mkdtemp(prefix="spark-cluster-"))
         self.port, self.ui_port = port or free_port(), free_port()
         self.processes: list[subprocess.Popen] = []
 
     @property
     def master_url(self) -> str:
-        return f"spark://{HOST}:{self.port}"
+        return f"spark://{self.host}:{self.port}"
 
     def _launch(self, name: str, *args: str) -> None:
-        env = dict(os.environ, SPARK_LOCAL_IP=HOST, PYSPARK_PYTHON=sys.executable,
+        env = dict(os.environ, SPARK_LOCAL_IP=self.host, PYSPARK_PYTHON=sys.executable,
                    SPARK_HOME=str(spark_home()))
         if self.java_options:
             env["JAVA_TOOL_OPTIONS"] = self.java_options
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
-        command = [str(spark_home() / "bin" / "spark-class"), *args]
+        command = self.wrap([str(spark_home() / "bin" / "spark-class"), *args])
         self.processes.append(subprocess.Popen(command, stdout=log, stderr=log, env=env,
                                                stdin=subprocess.DEVNULL, start_new_session=True))
         (self.folder / f"{name}.pid").write_text(str(self.processes[-1].pid))
 
     def alive_workers(self) -> int:
         try:
-            url = f"http://{HOST}:{self.ui_port}/json/"
+            url = f"http://{self.host}:{self.ui_port}/json/"
             with urllib.request.urlopen(url, timeout=2) as response:
                 state = json.load(response)
         except OSError:
@@ -72,13 +76,13 @@ class LocalCluster:
 
     def start(self, timeout: float = 90) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._launch("master", "org.apache.spark.deploy.master.Master", "--host", HOST,
+        self._launch("master", "org.apache.spark.deploy.master.Master", "--host", self.host,
                      "--port", str(self.port), "--webui-port", str(self.ui_port))
         for i in range(self.workers):
             work = self.folder / f"worker-{i}"
             work.mkdir(exist_ok=True)
             self._launch(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", self.master_url,
-                         "--host", HOST, "--cores", str(self.cores), "--memory", self.memory,
+                         "--host", self.host, "--cores", str(self.cores), "--memory", self.memory,
                          "--webui-port", str(free_port()), "--work-dir", str(work))
         deadline = time.monotonic() + timeout
         while self.alive_workers() < self.workers:

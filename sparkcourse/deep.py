@@ -5,11 +5,12 @@ Functions here run inside TorchDistributor's processes too, so they import torch
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 
 import numpy as np
+
+from .storage import filesystem, list_files
 
 # A barrier stage that cannot get all its slots is retried 40 times, 15 s apart, by default:
 # ten minutes before the error. For the lesson, give up after one check.
@@ -35,7 +36,7 @@ def write_shards(frame, folder: str, files: int) -> str:
 
 def shard_files(folder: str, rank: int, world_size: int) -> list[str]:
     """The Parquet files rank `rank` of `world_size` reads: every world_size-th one."""
-    files = sorted(glob.glob(os.path.join(folder, "*.parquet")))
+    files = list_files(folder, ".parquet")
     if len(files) < world_size:
         raise ValueError(f"{folder} has {len(files)} files, fewer than {world_size} processes")
     return files[rank::world_size]
@@ -46,7 +47,9 @@ def load_shard(folder: str, rank: int, world_size: int, features: str = "x", lab
     import pyarrow.parquet as pq
     import torch
 
-    table = pq.ParquetDataset(shard_files(folder, rank, world_size)).read()
+    files = shard_files(folder, rank, world_size)
+    system, _ = filesystem(files[0])
+    table = pq.ParquetDataset([filesystem(file)[1] for file in files], filesystem=system).read()
     x = np.stack(table.column(features).to_numpy(zero_copy_only=False)).astype(np.float32)
     y = table.column(label).to_numpy().astype(np.float32)
     return torch.from_numpy(x), torch.from_numpy(y)

@@ -35,15 +35,17 @@ def subfolder(work: Path, name: str) -> Path:
     return path
 
 
-def catalog_conf(folder: Path) -> dict[str, str]:
-    """Session settings for a catalog of the notebook's own: a Hive metastore (Derby) and a
-    warehouse for managed tables, both inside `folder`."""
+def catalog_conf(folder: Path, metastore: Path | None = None) -> dict[str, str]:
+    """Session settings for a catalog of the notebook's own: a warehouse for managed tables in
+    `folder` (under the data root, where executors write), and a Hive metastore (Derby, which
+    only the driver opens) in `metastore`, by default `folder` too."""
+    metastore = metastore or folder
     return {
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(folder / "warehouse"),
         "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true",
-        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={folder / 'derby.log'}",
+            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={metastore / 'derby.log'}",
     }
 
 

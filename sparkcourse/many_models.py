@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .data.sales import FEATURES, TARGET
-from .tuning import spend_cpu
+from .measure import spend_cpu
 
 COEFFICIENTS_SCHEMA = ("store_id long, intercept double, price_effect double, promo_effect double, "
                        "price_se double, promo_se double, rows long, r2 double, error string")

@@ -93,3 +93,12 @@ def fit_costs(table: pd.DataFrame, per: float = 1e6) -> pd.DataFrame:
         slope, intercept = np.polyfit(sizes, table[name].to_numpy(dtype=float), 1)
         rows[name] = {"fixed_s": max(intercept, 0.0), f"s_per_{per:,.0f}": slope * per}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def spend_cpu(seconds: float) -> None:
+    """Keep one core busy for `seconds` of CPU time: the work of a bigger model, made tunable.
+
+    CPU time, not sleep: two such trials on one core take twice as long, as real training would."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass

@@ -62,6 +62,7 @@ MASTER_PATTERN = re.compile(
     r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?"  # local, local[4], local[*], local[2,3]
     rf"|spark://{_HOST_PORT}(,{_HOST_PORT})*"  # standalone, with optional standby masters
     r"|yarn|k8s://\S+"
+    rf"|sc://{_HOST_PORT}(/;\S+)?"  # Spark Connect, with optional ;key=value parameters
 )
 
 
@@ -74,7 +75,8 @@ def check_scale(scale: object) -> Scale:
 def check_master(master: object) -> str:
     if not isinstance(master, str) or not MASTER_PATTERN.fullmatch(master.strip()):
         raise ParameterError(
-            "spark_master must look like 'local[*]', 'local[4]' or 'spark://host:7077'; "
+            "spark_master must look like 'local[*]', 'local[4]', 'spark://host:7077' or "
+            "'sc://host:15002'; "
             f"got {master!r}"
         )
     return master.strip()

@@ -19,6 +19,13 @@ from .params import SCALES, CourseError, Scale, check_master
 
 CONF_DIR = Path(__file__).parent / "conf"
 JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+# The course's settings that a running session can take at run time (SQL settings).
+SESSION_SETTINGS = (
+    "spark.sql.shuffle.partitions",
+    "spark.sql.session.timeZone",
+    "spark.sql.execution.arrow.pyspark.enabled",
+    "spark.sql.execution.pythonUDF.arrow.enabled",
+)
 _log_file: Path | None = None
 
 
@@ -47,8 +54,8 @@ def resolve_master(master: str) -> str:
 
 
 def standalone_addresses(master: str) -> list[tuple[str, int]]:
-    """(host, port) of each master in a `spark://h1:p1,h2:p2` URL."""
-    hosts = master.removeprefix("spark://").split(",")
+    """(host, port) of each master in a `spark://h1:p1,h2:p2` URL (or of an `sc://` server)."""
+    hosts = master.removeprefix("spark://").removeprefix("sc://").split("/")[0].split(",")
     return [(host, int(port)) for host, port in (h.rsplit(":", 1) for h in hosts)]
 
 
@@ -68,9 +75,22 @@ def master_reachable(master: str, timeout: float = 3.0) -> bool:
 def _on_loopback(master: str) -> bool:
     if master.startswith("local"):
         return True
-    if master.startswith("spark://"):
+    if master.startswith(("spark://", "sc://")):
         return all(h in ("127.0.0.1", "localhost") for h, _ in standalone_addresses(master))
     return False
+
+
+def driver_address(master: str) -> str:
+    """The address executors reach this driver at: the one this machine has toward the master."""
+    if _on_loopback(master):
+        return "127.0.0.1"
+    if os.environ.get("SPARK_LOCAL_IP"):
+        return os.environ["SPARK_LOCAL_IP"]
+    if master.startswith(("spark://", "sc://")):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(standalone_addresses(master)[0])  # UDP: picks a route, sends nothing
+            return probe.getsockname()[0]
+    return socket.gethostbyname(socket.gethostname())
 
 
 def course_conf(master: str, app_name: str, scale: Scale) -> dict[str, str]:
@@ -104,11 +124,33 @@ def spark_log_file() -> Path | None:
     return _log_file
 
 
-def _prepare_environment(master: str) -> None:
-    # Workers must run this kernel's Python, or they miss the course's packages.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    if _on_loopback(master):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+def _prepare_environment(master: str, worker_python: str | None) -> str:
+    """Set the Python the workers run (returned) and, on this host, the address Spark binds."""
+    python = worker_python or os.environ.get("PYSPARK_PYTHON") or sys.executable
+    os.environ["PYSPARK_PYTHON"] = python  # read once, when the SparkContext starts
+    if master.startswith(("local", "spark://")):  # bind where the executors reach us
+        os.environ.setdefault("SPARK_LOCAL_IP", driver_address(master))
+    return python
+
+
+def check_worker_python(session, python: str) -> None:
+    """Raise SparkStartError unless the executors can run `python` with pandas and pyarrow."""
+    def imports(_):
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+
+        return [sys.version_info[:2]]
+
+    try:
+        session.sparkContext.parallelize([0], 1).mapPartitions(imports).collect()
+    except Exception as error:  # Py4J: the executor's own message is deep in the text
+        cause = next((line.strip() for line in str(error).splitlines()
+                      if "IOException" in line or "Error:" in line), "see the JVM log")
+        session.stop()  # or the next get_spark would reuse a session that cannot run Python
+        raise SparkStartError(
+            f"the workers cannot run Python {python!r} with the course's packages ({cause}): "
+            "set worker_python (or PYSPARK_PYTHON) to a Python 3.11 that every worker has, "
+            "with requirements.txt installed") from None
 
 
 def _explain(error: BaseException, log_file: Path) -> str:
@@ -138,26 +180,32 @@ def get_spark(
     log_file: str | Path = "work/spark-jvm.log",
     conf: dict[str, str] | None = None,
     packages: tuple[str, ...] = (),
+    worker_python: str | None = None,
 ):
     """The notebook's SparkSession.
 
-    An active session (Databricks, the `pyspark` shell, an earlier cell) is returned as it is,
-    once it is known to have the `packages` (names in `sparkcourse.packages.MAVEN_PACKAGES`).
+    An active session (Databricks, the `pyspark` shell, an earlier cell) is reused once it is
+    known to have the `packages` (names in `sparkcourse.packages.MAVEN_PACKAGES`): it takes the
+    settings it can at run time, and one printed line names the rest and a different master.
     Otherwise a new one starts on `master` with the course's quiet settings, the packages from
-    the course's cache, and `conf`. Failures raise SparkStartError with one readable line.
+    the course's cache, and `conf`; on a cluster, the workers run `worker_python` (default:
+    PYSPARK_PYTHON, else this kernel's Python). Failures raise SparkStartError with one line.
     """
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     from .packages import session_conf
 
+    scale = SCALES[scale] if isinstance(scale, str) else scale
+    if master.startswith("sc://"):
+        return connect_session(master, app_name, scale, conf or {})
     active = SparkSession.getActiveSession()
     if active is not None:
         require_packages(active, packages)
+        adopt_session(active, master, scale, conf or {})
         return active
 
     global _log_file
-    scale = SCALES[scale] if isinstance(scale, str) else scale
     master = resolve_master(master)
     try:
         java_version()
@@ -166,7 +214,7 @@ def get_spark(
     if not master_reachable(master):
         raise SparkStartError(f"No Spark master answers at {master}: is it running?")
 
-    _prepare_environment(master)
+    python = _prepare_environment(master, worker_python)
     course, conf = course_conf(master, app_name, scale), conf or {}
     settings = course | session_conf(packages) | conf
     settings[JAVA_OPTIONS] = " ".join(filter(None, (course[JAVA_OPTIONS], conf.get(JAVA_OPTIONS))))
@@ -180,9 +228,93 @@ def get_spark(
         context = SparkContext(conf=spark_conf, gateway=gateway)
     except Exception as error:  # Py4J and PySpark errors: turn them into one line
         raise SparkStartError(_explain(error, _log_file or log_file)) from None
+    session = SparkSession.builder.getOrCreate()
     if not master.startswith("local"):
         context.addPyFile(_package_zip())
-    return SparkSession.builder.getOrCreate()
+        check_worker_python(session, python)
+    return session
+
+
+def adopt_session(session, master: str, scale: Scale, conf: dict[str, str]) -> None:
+    """Give a reused session what this notebook asks for where Spark allows it at run time.
+
+    One printed line names a different master and the settings it could not take (those read
+    when Spark starts, such as the barrier scheduler's), with the restart that applies them.
+    """
+    lacking = take_settings(session, scale, conf)
+    running = session.conf.get("spark.master", None)
+    other_master = running is not None and not _same_master(running, master)
+    if other_master or lacking:
+        where = f"on {running}, not on {master}" if other_master else f"on {running}"
+        needs = f"; it lacks {', '.join(lacking)}" if lacking else ""
+        print(f"Reusing the Spark session already running {where}{needs}. "
+              "Restart the kernel to start Spark as this notebook asks.")
+
+
+def take_settings(session, scale: Scale, conf: dict[str, str]) -> list[str]:
+    """Set the course's run-time settings and `conf` on a running session where Spark allows it;
+    return the keys it could not take (those read when Spark starts)."""
+    course = course_conf("local[1]", "", scale)
+    lacking = []
+    for key, value in ({key: course[key] for key in SESSION_SETTINGS} | conf).items():
+        if session.conf.get(key, None) == value:
+            continue
+        if session.conf.isModifiable(key):
+            session.conf.set(key, value)
+        else:
+            lacking.append(key)
+    return lacking
+
+
+def connect_session(url: str, app_name: str, scale: Scale, conf: dict[str, str]):
+    """A Spark Connect session to the server at `url` (`sc://host:port`), with the course's
+    run-time settings; one printed line names the settings the server must be started with."""
+    from pyspark.sql import SparkSession
+
+    try:
+        socket.create_connection(standalone_addresses(url)[0], timeout=3).close()
+    except OSError:
+        raise SparkStartError(f"No Spark Connect server answers at {url}: is it running "
+                              "(`make connect`)?") from None
+    session = SparkSession.builder.remote(url).appName(app_name).getOrCreate()
+    if not (session.conf.get("spark.master", None) or "local").startswith("local"):
+        session.addArtifacts(_package_zip(), pyfile=True)  # for executors on other machines
+    lacking = take_settings(session, scale, conf)
+    if lacking:
+        print(f"The Spark Connect server at {url} lacks {', '.join(lacking)}: start it with them.")
+    return session
+
+
+def is_connect(session) -> bool:
+    """True for a Spark Connect session, which has no SparkContext and no RDDs."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def task_slots(session) -> int:
+    """How many tasks Spark runs at once (its executors' cores, or local mode's threads).
+
+    Under Spark Connect, which has no SparkContext, the server's `spark.default.parallelism`
+    or local master says; one printed line tells when neither does."""
+    if not is_connect(session):
+        return session.sparkContext.defaultParallelism
+    configured = session.conf.get("spark.default.parallelism", None)
+    if configured:
+        return int(configured)
+    local = re.fullmatch(r"local\[(\d+)\]", session.conf.get("spark.master", None) or "")
+    if local:
+        return int(local.group(1))
+    print("The Spark Connect server does not say how many tasks it runs at once: assuming 2 "
+          "(start it with spark.default.parallelism set to its executors' cores).")
+    return 2
+
+
+def _same_master(running: str, requested: str) -> bool:
+    if running == requested:
+        return True
+    try:
+        return resolve_master(running) == resolve_master(requested)
+    except CourseError:
+        return False
 
 
 def require_packages(session, packages) -> None:

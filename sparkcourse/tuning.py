@@ -9,24 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
-import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-
-def spend_cpu(seconds: float) -> None:
-    """Keep one core busy for `seconds` of CPU time: the work of a bigger model, made tunable.
-
-    CPU time, not sleep: two such trials on one core take twice as long, as real training would."""
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
 
 
 def log_grid(low: float, high: float, points: int) -> np.ndarray:
@@ -76,44 +61,14 @@ def crossover_cost(max_evals: int, parallelism: int, overhead: float) -> float |
     return r * overhead / (max_evals - r) if max_evals > r else None
 
 
-# MLflow ---------------------------------------------------------------------------------------
-
-QUIET_ENVIRONMENT = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",  # no attempt to reach a telemetry host (offline)
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-}
-
-
-@dataclass(frozen=True)
-class Tracking:
-    uri: str  # sqlite:///... under the notebook's working folder
-    experiment_id: str
-
-
-def start_tracking(work: Path, experiment: str) -> Tracking:
-    """A fresh MLflow store under `work/mlflow` (sqlite plus artifacts) with one experiment in it.
-
-    Each call starts empty, so a notebook's outputs repeat; the store gets a new file name because
-    MLflow keeps a connection to the previous one open. Call it before starting Spark: local
-    workers inherit the environment set here."""
-    os.environ.update(QUIET_ENVIRONMENT)
-    import mlflow
-
-    folder = work / "mlflow"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    quiet_tuning_libraries()
-    mlflow.set_tracking_uri(f"sqlite:///{folder / f'store-{uuid.uuid4().hex[:8]}.db'}")
-    artifacts = (folder / "artifacts").as_uri()
-    return Tracking(mlflow.get_tracking_uri(), mlflow.create_experiment(experiment, artifacts))
-
+# Libraries ------------------------------------------------------------------------------------
 
 def quiet_tuning_libraries() -> None:
-    """MLflow, Hyperopt and Optuna log each step at INFO level; keep warnings only."""
+    """Hyperopt and Optuna log each step at INFO level; keep warnings only."""
     import hyperopt.spark  # noqa: F401 - creates the "hyperopt-spark" logger
     import optuna
 
-    for name in ("mlflow", "alembic", "hyperopt", "hyperopt-spark"):
+    for name in ("hyperopt", "hyperopt-spark"):
         logging.getLogger(name).setLevel(logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 

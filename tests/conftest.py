@@ -13,3 +13,13 @@ def pytest_collection_modifyitems(items):
         return next((i for i, part in enumerate(LONGEST) if part in item.nodeid), len(LONGEST))
 
     items.sort(key=rank)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What tests measured (`record_property("report", ...)`), shown after the run."""
+    measured = [value for report in terminalreporter.stats.get("passed", [])
+                for name, value in report.user_properties if name == "report"]
+    if measured:
+        terminalreporter.section("measured")
+        for line in measured:
+            terminalreporter.line(line)

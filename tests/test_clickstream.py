@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -49,5 +51,5 @@ def test_label_follows_hidden_traits():
 def test_write_replaces_old_parts(tmp_path, data):
     paths = data.write(tmp_path, files=4)
     data.write(tmp_path, files=2)
-    assert len(list(paths["events"].glob("*.parquet"))) == 2
+    assert len(list(Path(paths["events"]).glob("*.parquet"))) == 2
     assert len(pd.read_parquet(paths["events"])) == len(data.events)

@@ -125,9 +125,11 @@ def test_best_run_check(tmp_path):
     import mlflow
 
     from sparkcourse.exercises.tuning import check_best_run
-    from sparkcourse.tuning import start_tracking
+    from sparkcourse.notebook import setup_notebook
+    from sparkcourse.tracking import start_tracking
 
-    tracking = start_tracking(tmp_path, "exercise")
+    run = setup_notebook("exercise", scale="ci", spark_master="local[1]", seed=0, work_dir=str(tmp_path))
+    tracking = start_tracking(run, "exercise")
     child_ids = {}
     with mlflow.start_run(experiment_id=tracking.experiment_id) as parent:
         for loss in (0.3, 0.1, 0.2):

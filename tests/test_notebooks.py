@@ -23,6 +23,7 @@ from notebooks import (
     course_notebooks,
     execute,
     read,
+    runs_under_connect,
     tags,
     time_budget,
 )
@@ -31,7 +32,8 @@ from papermill.exceptions import PapermillExecutionError
 from sparkcourse.report import read_metrics
 
 NAMES = [path.name for path in course_notebooks(SOLUTIONS)]
-COMMON_PARAMETERS = {"scale": "str", "spark_master": "str", "seed": "int", "work_dir": "str"}
+COMMON_PARAMETERS = {"scale": "str", "spark_master": "str", "seed": "int", "work_dir": "str",
+                     "data_root": "str"}
 TIMING_CALLS = ("seconds(", "compare(")  # cells whose output nbval may ignore...
 VARIES = "# Varies from run to run: "  # ...and cells that start by saying why theirs changes
 
@@ -73,9 +75,15 @@ def test_lesson_structure(name):
     for parameter, kind in COMMON_PARAMETERS.items():
         assert parameters[parameter]["inferred_type_name"] == kind, parameter
     assert all(p["inferred_type_name"] != "None" and p["help"] for p in parameters.values())
+    cell = next(cell for cell in notebook.cells if "parameters" in tags(cell))
+    assignments = [line for line in cell.source.splitlines() if " = " in line]
+    assert len(parameters) == len(assignments), "papermill skips a line with two '=' (in its comment)"
     cells = code_cells(notebook)
     first = next(i for i, cell in enumerate(cells) if "parameters" in tags(cell))
     assert "setup_notebook(" in cells[first + 1].source, "validate parameters right after them"
+    assert runs_under_connect(notebook) or "**Spark Connect:** no: " in intro, "declare Spark Connect"
+    assert ("classic_api=" in cells[first + 1].source) != runs_under_connect(notebook), \
+        "a notebook that needs the classic API refuses sc:// up front (setup_notebook's classic_api)"
     for i, cell in enumerate(cells):
         if "# BEGIN SOLUTION" in cell.source:
             assert cells[i + 1].source.startswith("check_"), "each exercise has a check cell"
@@ -149,3 +157,11 @@ def test_bad_parameter_stops_with_one_line_before_spark(parameters, message, tmp
     assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
     assert "setup_notebook(" in failure.value.source
     assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before validation"
+
+
+def test_readme_says_which_workshops_run_under_spark_connect():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    table = readme[readme.index("| workshop | local | standalone cluster | Spark Connect | Databricks |"):]
+    connect_row = next(line for line in table if "tested: a Connect server" in line)
+    listed = {f"{number}_" for number in connect_row.split("|")[1].replace(",", " ").split()}
+    assert listed == {name[:3] for name in NAMES if runs_under_connect(read(SOLUTIONS / name))}

@@ -35,13 +35,14 @@ def test_unknown_scale_names_the_choices():
 
 @pytest.mark.parametrize("master", ["local", "local[*]", "local[4]", "local[2,3]",
                                     "spark://127.0.0.1:7077", "spark://a:7077,b:7077",
-                                    "yarn", "k8s://https://host:443"])
+                                    "yarn", "k8s://https://host:443", "sc://127.0.0.1:15002",
+                                    "sc://host:443/;use_ssl=true;token=abc"])
 def test_valid_masters(master):
     assert check_master(master) == master
 
 
 @pytest.mark.parametrize("master", ["", "local[0]", "local[x]", "spark:/x", "spark://host",
-                                    "http://host:7077", "spark://h:77 77", None, 3])
+                                    "http://host:7077", "spark://h:77 77", "sc://host", None, 3])
 def test_malformed_masters(master):
     with pytest.raises(ParameterError, match="spark_master must look like"):
         check_master(master)
@@ -71,3 +72,16 @@ def test_check_number():
     for bad in ("1", None, True, float("nan")):
         with pytest.raises(ParameterError, match="cost must be a number"):
             check_number("cost", bad)
+
+
+def test_a_notebook_needing_the_classic_api_refuses_spark_connect_up_front(tmp_path):
+    from sparkcourse.notebook import setup_notebook
+
+    def setup(master):
+        return setup_notebook("03_lesson", scale="ci", spark_master=master, seed=0,
+                              work_dir=str(tmp_path), classic_api="barrier stages")
+
+    with pytest.raises(ParameterError, match=r"^03_lesson needs Spark's classic API \(barrier stages\), "
+                                             r"which Spark Connect does not have: run it with"):
+        setup("sc://127.0.0.1:15002")
+    assert setup("spark://127.0.0.1:7077").master == "spark://127.0.0.1:7077"

@@ -2,6 +2,7 @@
 
 Sessions start in subprocesses so that each test sees a fresh JVM and its real stderr."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import textwrap
 
 import pytest
 
+from sparkcourse.connect import connect_server
 from sparkcourse.params import SCALES, ParameterError
 from sparkcourse.spark import (
     SparkStartError,
@@ -66,6 +68,11 @@ def test_unreachable_master_is_one_line():
         get_spark(master)
 
 
+def test_unreachable_spark_connect_server_is_one_line():
+    with pytest.raises(SparkStartError, match="No Spark Connect server answers at sc://127.0.0.1:"):
+        get_spark(f"sc://127.0.0.1:{closed_port()}")
+
+
 def test_missing_java_is_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     with pytest.raises(SparkStartError, match="Java not found"):
@@ -102,3 +109,40 @@ def test_port_clash_is_one_readable_error(tmp_path):
     message = result.stdout.strip()
     assert message.startswith("Spark did not start:") and "\n" not in message
     assert "BindException" in message or "Address already in use" in message
+
+
+def test_a_reused_session_takes_what_it_can_and_names_the_rest(tmp_path):
+    lines = printed_lines("""
+        from sparkcourse import get_spark
+        spark = get_spark("local[1]", "first", scale="small", log_file="jvm.log")
+        spark.conf.set("spark.sql.shuffle.partitions", "200")  # as a learner's earlier cell might
+        barrier = {"spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures": "1"}
+        assert get_spark("local[2]", scale="small", conf=barrier) is spark
+        print(spark.conf.get("spark.sql.shuffle.partitions"))
+        get_spark("local[1]", scale="small")  # the same master, every setting in place: silent
+    """, tmp_path)
+    assert len(lines) == 2
+    notice, partitions = lines
+    assert notice.startswith("Reusing the Spark session already running on local[1], not on local[2]")
+    assert "lacks spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures" in notice
+    assert "Restart the kernel" in notice
+    assert partitions == str(SCALES["small"].shuffle_partitions)  # set at run time, not reported
+
+
+@pytest.mark.slow
+def test_a_session_under_spark_connect_takes_the_course_settings(tmp_path):
+    barrier = "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures"
+    with connect_server("local[1]", scale="ci", folder=tmp_path / "server") as server:
+        lines = printed_lines(f"""
+            from sparkcourse import get_spark
+            from sparkcourse.spark import is_connect
+            spark = get_spark("{server.url}", "connect-test", scale="ci", conf={{"{barrier}": "1"}})
+            numbers = spark.range(10)
+            print(is_connect(spark), spark.conf.get("spark.sql.shuffle.partitions"),
+                  numbers.groupBy((numbers.id % 3).alias("k")).count().count())
+        """, tmp_path)
+        group = server.process.pid
+    assert lines == [f"The Spark Connect server at {server.url} lacks {barrier}: start it with them.",
+                     f"True {SCALES['ci'].shuffle_partitions} 3"]
+    with pytest.raises(ProcessLookupError):  # the server and its JVM are gone
+        os.killpg(group, 0)

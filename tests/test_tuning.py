@@ -1,4 +1,3 @@
-import math
 import time
 
 import numpy as np
@@ -6,6 +5,7 @@ import pytest
 from hyperopt import Trials, fmin, hp, tpe
 
 from sparkcourse.data.digits import PIXELS, digits_frame, load_digits_split
+from sparkcourse.measure import spend_cpu
 from sparkcourse.tuning import (
     ResultsSeen,
     best_so_far,
@@ -15,8 +15,6 @@ from sparkcourse.tuning import (
     predicted_seconds,
     predicted_speedup,
     rounds,
-    spend_cpu,
-    start_tracking,
     trial_overhead,
 )
 
@@ -71,15 +69,3 @@ def test_digits_split_and_jittered_copies():
     assert copy[PIXELS].min().min() >= 0 and copy[PIXELS].max().max() <= 16
     assert not np.array_equal(original[PIXELS].to_numpy(), copy[PIXELS].to_numpy())
     assert digits_frame(copies=2, seed=1).equals(digits_frame(copies=2, seed=1))
-
-
-def test_start_tracking_gives_a_fresh_store(tmp_path):
-    import mlflow
-
-    first = start_tracking(tmp_path, "exp")
-    with mlflow.start_run(experiment_id=first.experiment_id):
-        mlflow.log_metric("loss", 1.0)
-    again = start_tracking(tmp_path, "exp")  # same name again: the old store is gone
-    assert mlflow.search_runs([again.experiment_id]).empty
-    assert again.uri.startswith("sqlite:///") and len(list((tmp_path / "mlflow").glob("*.db"))) == 1
-    assert math.isfinite(float(again.experiment_id))

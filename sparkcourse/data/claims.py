@@ -41,15 +41,11 @@ def claims(rows: int, seed: int, members: int | None = None) -> pd.DataFrame:
 
 
 def write_claims(rows: int, seed: int, folder, files: int = 8) -> list[str]:
-    """The claims as `files` Parquet files of equal size (Spark reads one task per file)."""
-    from pathlib import Path
+    """The claims as `files` Parquet files of equal size (Spark reads one task per file), in
+    `folder` (a local folder or a URI under the data root); their paths."""
+    from .. import storage
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = storage.fresh(str(folder))
     frame = claims(rows, seed)
-    paths = []
-    for part, block in enumerate(np.array_split(np.arange(rows), files)):
-        path = folder / f"part-{part:03d}.parquet"
-        frame.iloc[block].to_parquet(path, index=False)
-        paths.append(str(path))
-    return paths
+    return [storage.write_parquet(frame.iloc[block], storage.join(folder, f"part-{part:03d}.parquet"))
+            for part, block in enumerate(np.array_split(np.arange(rows), files))]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from . import dataset_path
 
 WINDOW_START = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
@@ -36,19 +37,16 @@ class Clickstream:
     labels: pd.DataFrame  # user_id, subscribed
     truth: pd.DataFrame  # user_id, engagement, thrift, n_sessions, p_subscribe
 
-    def write(self, folder: str | Path, files: int = 4) -> dict[str, Path]:
-        """Write Parquet for pandas and Spark alike: events in `files` parts, one file per table."""
-        folder = Path(folder)
-        paths = {name: folder / name for name in ("events", "users", "labels")}
-        paths["events"].mkdir(parents=True, exist_ok=True)
-        for old in paths["events"].glob("*.parquet"):
-            old.unlink()
+    def write(self, folder: str | Path, files: int = 4) -> dict[str, str]:
+        """Write Parquet for pandas and Spark alike, at a local folder or under a data root URI:
+        events in `files` parts, one file per other table. Returns the paths by table."""
+        folder = str(folder)
+        paths = {"events": storage.fresh(storage.join(folder, "events"))}
         for i, rows in enumerate(np.array_split(np.arange(len(self.events)), files)):
-            part = self.events.iloc[rows]
-            part.to_parquet(paths["events"] / f"part-{i:03d}.parquet", index=False)
+            part = storage.join(paths["events"], f"part-{i:03d}.parquet")
+            storage.write_parquet(self.events.iloc[rows], part)
         for name in ("users", "labels"):
-            paths[name] = folder / f"{name}.parquet"
-            getattr(self, name).to_parquet(paths[name], index=False)
+            paths[name] = storage.write_parquet(getattr(self, name), storage.join(folder, f"{name}.parquet"))
         return paths
 
 

@@ -10,12 +10,13 @@ import pandas as pd
 
 from ..data import dataset_path
 from ..data.clickstream import SESSION_GAP
+from ..storage import read_parquet
 from . import Feedback, check_frame
 
 
 @cache
 def _events(path: str) -> pd.DataFrame:
-    return pd.read_parquet(path).sort_values(["user_id", "ts"], kind="stable")
+    return read_parquet(path).sort_values(["user_id", "ts"], kind="stable")
 
 
 def mobile_share(events: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,115 @@
+"""MLflow tracking that Spark's executors reach too (workshops 02, 04 and 07).
+
+- A tracking URI already configured (Databricks, or MLFLOW_TRACKING_URI set before the kernel
+  started) is used as it is, never overridden.
+- `tracking_uri` names one explicitly (`http://host:5000`, `sqlite:///…`).
+- Otherwise, with Spark in local mode: a fresh SQLite store in the notebook's working folder.
+- Otherwise (a cluster): an MLflow server on the driver's address, its database on the driver and
+  its artifacts under the data root. Executors log over HTTP; the server stops with the kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass
+
+from .service import Service
+
+QUIET_ENVIRONMENT = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",  # no attempt to reach a telemetry host (offline)
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+_PRECONFIGURED = os.environ.get("MLFLOW_TRACKING_URI")  # as the kernel started, before MLflow set it
+_server: Service | None = None
+
+
+@dataclass(frozen=True)
+class Tracking:
+    uri: str  # what the driver and the executors log to
+    experiment_id: str
+    where: str  # one line for the notebook: which store, and why
+
+
+def start_tracking(run, experiment: str, tracking_uri: str = "") -> Tracking:
+    """Point MLflow at the store this run should use and create `experiment` there (a fresh
+    one each call, so that a notebook's outputs repeat). Call it before starting Spark: local
+    workers inherit the environment set here. `run` is the notebook's `setup_notebook` result."""
+    global _server
+    os.environ.update(QUIET_ENVIRONMENT)
+    import mlflow
+
+    quiet_mlflow()
+    if _server is not None:
+        _server.stop()
+        _server = None
+    preconfigured = _PRECONFIGURED or ("databricks" if os.environ.get("DATABRICKS_RUNTIME_VERSION") else "")
+    if tracking_uri or preconfigured:
+        uri = tracking_uri or preconfigured
+        where = f"MLflow tracking at {uri} ({'as given' if tracking_uri else 'already configured'})"
+        if uri.startswith("databricks"):
+            experiment = f"/Shared/sparkcourse/{experiment}"
+        mlflow.set_tracking_uri(uri)
+        name = f"{experiment}-{uuid.uuid4().hex[:6]}" if not uri.startswith("databricks") else experiment
+        found = mlflow.get_experiment_by_name(name)
+        return Tracking(uri, found.experiment_id if found else mlflow.create_experiment(name), where)
+
+    folder = run.work / "mlflow"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    store = f"sqlite:///{folder / f'store-{uuid.uuid4().hex[:8]}.db'}"  # a new file: MLflow
+    # keeps a connection to the previous one open
+    if run.master.startswith("local"):
+        mlflow.set_tracking_uri(store)
+        artifacts = (folder / "artifacts").as_uri()
+        where = "MLflow tracking in a SQLite store in this notebook's working folder"
+        return Tracking(store, mlflow.create_experiment(experiment, artifacts), where)
+
+    from .spark import driver_address
+
+    _server = tracking_server(driver_address(run.master), store, run.path("mlflow-artifacts"),
+                              folder / "server.log")
+    uri = _server.url
+    mlflow.set_tracking_uri(uri)
+    where = f"MLflow tracking on a server this notebook started at {uri} (artifacts under data_root)"
+    return Tracking(uri, mlflow.create_experiment(experiment), where)
+
+
+def tracking_server(host: str, store: str, artifacts: str, log, timeout: float = 90) -> Service:
+    """An MLflow tracking server on `host` (a free port), serving artifacts kept at `artifacts`."""
+    from .cluster import free_port
+
+    port = free_port(host)
+    url = f"http://{host}:{port}"
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    command = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port),
+               "--workers", "1", "--backend-store-uri", store, "--artifacts-destination", artifacts]
+    # No background job runner (MLflow's GenAI jobs): one process less, a faster start.
+    env = QUIET_ENVIRONMENT | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = Service("the MLflow tracking server", command, ready, log, env, timeout, url)
+    return server.start()
+
+
+def stop_tracking() -> None:
+    """Stop the tracking server this kernel started, if any (it also stops when the kernel ends)."""
+    global _server
+    if _server is not None:
+        _server.stop()
+        _server = None
+
+
+def quiet_mlflow() -> None:
+    """MLflow logs each step at INFO level; keep warnings only."""
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
