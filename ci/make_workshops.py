@@ -4,7 +4,9 @@ solutions/ is the single source. In a solution:
 - a code region between `# BEGIN SOLUTION` and `# END SOLUTION` is the answer: the student gets
   the region's `# STUDENT:` lines instead (uncommented), e.g. `# STUDENT: answer = None`;
 - a cell tagged `solution` (a written answer) is left out of the student notebook.
-Outputs are stripped. `--check` changes nothing and fails if anything is out of date.
+Outputs are stripped. Each solution is also written as a py:percent script in scripts/ (with
+jupytext), so that a change to a lesson reads as a code diff in review.
+`--check` changes nothing and fails if anything is out of date.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -22,6 +25,7 @@ from notebooks import ROOT, SOLUTIONS, WORKSHOPS, course_notebooks, read, tags  
 BEGIN, END, STUDENT = "# BEGIN SOLUTION", "# END SOLUTION", "# STUDENT:"
 MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 INDEX = ROOT / "index.ipynb"
+SCRIPTS = ROOT / "scripts"
 
 
 class MarkupError(ValueError):
@@ -114,6 +118,8 @@ def expected_files() -> dict[Path, str]:
         WORKSHOPS / path.name: nbformat.writes(student_notebook(read(path), path.name))
         for path in course_notebooks()
     }
+    files |= {SCRIPTS / f"{path.stem}.py": jupytext.writes(read(path), fmt="py:percent")
+              for path in course_notebooks()}
     files[INDEX] = nbformat.writes(index_notebook())
     files[ROOT / "README.md"] = readme_text()
     return files
@@ -123,7 +129,7 @@ def stale_files() -> list[Path]:
     """Generated files that differ from what this script would write, or should not exist."""
     expected = expected_files()
     stale = [p for p, text in expected.items() if not p.exists() or p.read_text() != text]
-    stale += [p for p in course_notebooks(WORKSHOPS) if p not in expected]
+    stale += [p for p in [*course_notebooks(WORKSHOPS), *SCRIPTS.glob("*.py")] if p not in expected]
     return stale
 
 
@@ -139,8 +145,9 @@ def main() -> int:
             print("run `make workshops` to regenerate them from solutions/")
         return 1 if stale else 0
     WORKSHOPS.mkdir(exist_ok=True)
-    for path in course_notebooks(WORKSHOPS):
-        if not (SOLUTIONS / path.name).exists():
+    SCRIPTS.mkdir(exist_ok=True)
+    for path in [*course_notebooks(WORKSHOPS), *SCRIPTS.glob("*.py")]:
+        if not (SOLUTIONS / f"{path.stem}.ipynb").exists():
             path.unlink()
     for path, text in expected_files().items():
         if not path.exists() or path.read_text() != text:

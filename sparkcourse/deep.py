@@ -90,6 +90,58 @@ def skip_interpreter_teardown() -> None:
     atexit.register(leave)
 
 
+def _rank_main(payload: bytes, rank: int, world_size: int, port: int, results) -> None:
+    import cloudpickle
+    import torch
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        function, shards = cloudpickle.loads(payload)
+        value = function(*(torch.from_numpy(array) for array in shards[rank]))
+        results.put((rank, "ok", float(value)))
+    except Exception as error:  # noqa: BLE001 - reported to the caller
+        results.put((rank, "error", f"{type(error).__name__}: {error}"))
+    finally:
+        dist.destroy_process_group()
+        results.close()
+        results.join_thread()  # the result is sent before the process leaves
+        skip_interpreter_teardown()
+
+
+def run_on_ranks(function, shards: list[tuple], timeout: float = 90) -> dict[int, tuple[str, object]]:
+    """Call `function(*tensors)` in one gloo process per shard (NumPy arrays, as tensors), as DDP's
+    ranks would: {rank: ("ok", number) or ("error", message)}; a rank that hangs is missing."""
+    import multiprocessing
+    import queue
+
+    import cloudpickle
+
+    from .cluster import free_port
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    world_size, port = len(shards), free_port()
+    payload = cloudpickle.dumps((function, shards))
+    processes = [context.Process(target=_rank_main, args=(payload, rank, world_size, port, results))
+                 for rank in range(world_size)]
+    for process in processes:
+        process.start()
+    outcome = {}
+    try:
+        for _ in processes:
+            rank, status, value = results.get(timeout=timeout)
+            outcome[rank] = (status, value)
+    except queue.Empty:
+        pass
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+    return outcome
+
+
 def horovod_status() -> tuple[bool, str]:
     """Whether Horovod with PyTorch and Spark support imports here, and if not, what to do."""
     try:

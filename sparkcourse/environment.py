@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import io
 import platform
 import re
 from importlib import metadata
@@ -14,6 +16,9 @@ from .java import JavaError, java_version
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
 KEY_PACKAGES = ["pyspark", "pandas", "pyarrow", "numpy", "scikit-learn", "matplotlib", "mlflow",
                 "hyperopt", "optuna", "torch", "delta-spark", "deltalake", "statsmodels"]
+
+
+IMPORT_NAMES = {"scikit-learn": "sklearn", "delta-spark": "delta"}  # where they differ
 
 
 def pinned_versions(requirements: Path = REQUIREMENTS) -> dict[str, str]:
@@ -44,6 +49,30 @@ def version_table(packages: list[str] = KEY_PACKAGES) -> pd.DataFrame:
                   else "differs" if pinned else "not pinned")
         rows.append({"package": package, "pinned": pinned, "installed": installed, "status": status})
     return pd.DataFrame(rows).set_index("package")
+
+
+def imported_versions(packages: list[str] = KEY_PACKAGES) -> pd.DataFrame:
+    """package, version: each package as this Python imports it ("fails: ..." if it does not).
+    Workshop 00 runs it on an executor, to compare the workers' libraries with the driver's."""
+    rows = []
+    for package in packages:
+        try:
+            importlib.import_module(IMPORT_NAMES.get(package, package.replace("-", "_")))
+            version = metadata.version(package).split("+")[0]
+        except Exception as error:  # noqa: BLE001 - the table says what failed
+            version = f"fails: {type(error).__name__}"
+        rows.append({"package": package, "version": version})
+    return pd.DataFrame(rows)
+
+
+def plots_display(figure) -> bool:
+    """True if `figure` renders and the kernel shows figures inline (Jupyter's backend)."""
+    import matplotlib
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    backend = matplotlib.get_backend().lower()
+    return buffer.tell() > 0 and ("inline" in backend or "ipympl" in backend or "widget" in backend)
 
 
 def platform_summary() -> dict[str, str]:

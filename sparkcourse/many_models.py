@@ -15,6 +15,7 @@ import pandas as pd
 
 from .data.sales import FEATURES, TARGET
 from .measure import spend_cpu
+from .schema import columns
 
 COEFFICIENTS_SCHEMA = ("store_id long, intercept double, price_effect double, promo_effect double, "
                        "price_se double, promo_se double, rows long, r2 double, error string")
@@ -22,11 +23,6 @@ TREE_SCHEMA = "store_id long, model binary, rows long, error string"
 FORECAST_SCHEMA = "store_id long, week int, forecast double"
 TREE_FEATURES = [*FEATURES, "week"]
 TREES = 50  # boosted trees per store: a heavier model than OLS
-
-
-def columns(schema: str) -> list[str]:
-    """The column names of a DDL schema string."""
-    return [field.split()[0] for field in schema.split(", ")]
 
 
 def ols_coefficients(rows: pd.DataFrame) -> pd.DataFrame:

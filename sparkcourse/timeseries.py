@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .data.crossings import STEP_MINUTES
-from .many_models import columns
+from .schema import columns
 
 
 def r2(actual, predicted) -> float:

@@ -19,6 +19,13 @@ def log_grid(low: float, high: float, points: int) -> np.ndarray:
     return np.logspace(math.log10(low), math.log10(high), points)
 
 
+def log_edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges for a heat map of a `log_grid`: halfway between its values, on the log scale."""
+    logs = np.log(values)
+    middles = (logs[1:] + logs[:-1]) / 2
+    return np.exp(np.r_[2 * logs[0] - middles[0], middles, 2 * logs[-1] - middles[-1]])
+
+
 def best_so_far(losses: Sequence[float]) -> np.ndarray:
     """The best (lowest) loss after each evaluation."""
     return np.minimum.accumulate(np.asarray(losses, dtype=float))

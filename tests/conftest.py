@@ -4,13 +4,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
 
-# The longest tests start first, so that two test workers end together (`make test`).
-LONGEST = ("[06_delta_lake]", "test_delta.py::", "[02_hyperparameter_tuning]")  # longest first
+# The longest tests start first and the quick unit tests come last, filling the gaps, so that
+# two test workers end together (`make test`, which hands tests out one at a time).
+LONGEST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "test_delta.py::")  # longest first
 
 
 def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
-        return next((i for i, part in enumerate(LONGEST) if part in item.nodeid), len(LONGEST))
+    def rank(item) -> tuple[int, bool]:
+        longest = next((i for i, part in enumerate(LONGEST) if part in item.nodeid), len(LONGEST))
+        return longest, item.get_closest_marker("slow") is None
 
     items.sort(key=rank)
 

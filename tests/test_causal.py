@@ -91,6 +91,9 @@ def test_check_adjustment_sets():
     assert check_adjustment_sets(None) == NOT_ATTEMPTED
     assert check_adjustment_sets({name: None for name in DIAGRAMS}) == NOT_ATTEMPTED
     assert check_adjustment_sets({"exercise": {"age"}, "drug": set(), "fame": set()}).correct
+    assert check_adjustment_sets({"exercise": "age", "drug": [], "fame": ()}).correct
+    assert check_adjustment_sets({"exercise": ["age"], "drug": "", "fame": []}).correct
+    assert "drug" in check_adjustment_sets({"exercise": "age", "drug": "blood_pressure", "fame": ()}).message
     assert "fame" in check_adjustment_sets({"exercise": {"age"}, "drug": set(), "fame": {"fame"}}).message
     assert not check_adjustment_sets({"exercise": set(), "drug": set(), "fame": set()}).correct
 

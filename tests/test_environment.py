@@ -7,7 +7,13 @@ from pathlib import Path
 import yaml
 from lock import disagreements
 
-from sparkcourse.environment import pinned_versions, readiness, version_table
+from sparkcourse.environment import (
+    imported_versions,
+    pinned_versions,
+    plots_display,
+    readiness,
+    version_table,
+)
 from sparkcourse.java import MIN_JAVA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,3 +82,22 @@ def test_a_build_label_is_not_a_different_version(monkeypatch):
     monkeypatch.setattr(environment, "installed_version", lambda package: "2.13.0+cpu")
     table = version_table(["torch"])
     assert table.loc["torch"].tolist() == ["2.13.0", "2.13.0", "ok"]  # same output on any build
+
+
+def test_imported_versions_say_what_fails():
+    table = imported_versions(["pandas", "no-such-package"]).set_index("package").version
+    assert table["pandas"] == version_table(["pandas"]).installed["pandas"]
+    assert table["no-such-package"] == "fails: ModuleNotFoundError"
+
+
+def test_plots_display_only_with_an_inline_backend(monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()
+    figure.add_subplot().plot([0, 1])
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "module://matplotlib_inline.backend_inline")
+    assert plots_display(figure)
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")  # a script: nothing is shown
+    assert not plots_display(figure)
+    plt.close(figure)

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,7 +57,6 @@ def events_path(tmp_path_factory):
 
 @pytest.mark.parametrize("check, reference", [
     (w01.check_mobile_share, w01.mobile_share),
-    (w01.check_longest_session, w01.longest_session_minutes),
     (w01.check_product_view_share, w01.product_view_share),
 ])
 def test_workshop_01_checks(events_path, check, reference):
@@ -66,6 +66,20 @@ def test_workshop_01_checks(events_path, check, reference):
     assert check(None, events_path).status == "not attempted"
     column = answer.columns[1]
     assert check(answer.assign(**{column: answer[column] * 1.1}), events_path).status == "hint"
+
+
+def test_longest_session_to_the_second_or_the_minute(events_path):
+    events = pd.read_parquet(events_path).sort_values(["user_id", "ts"])
+    exact = w01.longest_session_minutes(events)
+    minutes = exact.longest_session_minutes
+    for written in (minutes, minutes.round(), np.floor(minutes), (minutes * 60).round() / 60):
+        assert w01.check_longest_session(exact.assign(longest_session_minutes=written), events_path).correct
+    seconds = w01.check_longest_session(exact.assign(longest_session_minutes=minutes * 60), events_path)
+    assert seconds.message == "those look like seconds: divide by 60 for minutes"
+    session = (events.user_id.diff().ne(0) | events.ts.diff().gt(w01.SESSION_GAP)).cumsum()
+    spans = events.groupby([events.user_id, session]).ts.agg(lambda t: t.max() - t.min())
+    mean_session = (spans.groupby(level=0).mean().dt.total_seconds() / 60).rename("longest_session_minutes")
+    assert w01.check_longest_session(mean_session.reset_index(), events_path).status == "hint"
 
 
 # Workshop 02 -------------------------------------------------------------------------------------

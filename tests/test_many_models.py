@@ -11,7 +11,6 @@ from sparkcourse.exercises import NOT_ATTEMPTED
 from sparkcourse.exercises.many_models import check_plan, check_promo_uplift, promo_uplift
 from sparkcourse.many_models import (
     boosted_trees,
-    columns,
     cost_lines,
     crossover_cost,
     forecast_with_trees,
@@ -19,6 +18,7 @@ from sparkcourse.many_models import (
     pandas_loop,
     with_cost,
 )
+from sparkcourse.schema import columns
 
 SALES = store_sales(30, seed=3, flagships=2)
 
@@ -104,8 +104,10 @@ def test_promo_uplift_check():
     assert check_promo_uplift(None, None, SALES.sales) == NOT_ATTEMPTED
     assert check_promo_uplift(FakeSparkFrame(expected, types), "schema", SALES.sales).correct
     assert "Spark DataFrame" in check_promo_uplift(expected, "schema", SALES.sales).message
-    as_int = FakeSparkFrame(expected, {**types, "uplift": "bigint"})
-    assert "declare the schema" in check_promo_uplift(as_int, "schema", SALES.sales).message
+    as_int = FakeSparkFrame(expected, {**types, "weeks": "int", "store_id": "int"})
+    assert check_promo_uplift(as_int, "store_id int, uplift double, weeks int", SALES.sales).correct
+    uplift_as_int = FakeSparkFrame(expected, {**types, "uplift": "bigint"})
+    assert "declare store_id and weeks" in check_promo_uplift(uplift_as_int, "schema", SALES.sales).message
     reversed_sign = FakeSparkFrame(expected.assign(uplift=-expected.uplift), types)
     assert "values of uplift differ" in check_promo_uplift(reversed_sign, "s", SALES.sales).message
 

@@ -15,7 +15,6 @@ from sparkcourse.exercises.sas import (
     member_totals,
 )
 from sparkcourse.sas import (
-    best,
     chisq,
     corr,
     crosstab,
@@ -25,7 +24,8 @@ from sparkcourse.sas import (
     proportions_test,
     sas_table,
 )
-from sparkcourse.sas_files import write_sas7bdat
+from sparkcourse.sas.files import write_sas7bdat
+from sparkcourse.sas.printing import best
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 FITNESS = pd.read_csv(ROOT / "datasets" / "fitness.csv", na_values=".")

@@ -122,6 +122,14 @@ def test_check_problem_types():
     assert check_problem_types(None) == NOT_ATTEMPTED
     assert check_problem_types({case: None for case in ANSWERS}) == NOT_ATTEMPTED
     assert check_problem_types(dict(ANSWERS)).correct
+    written_otherwise = {"card fraud": ["Sequence", "out-of-sample"],
+                         "battery fade": ("history_match", "OOT"),
+                         "solar output": ("forecast", "Out of time and out of sample")}
+    assert check_problem_types(written_otherwise).correct
+    unknown = {**ANSWERS, "card fraud": ("sequential", "out of sample")}
+    assert "is not (one of" in check_problem_types(unknown).message
+    assert "out of time" not in check_problem_types(
+        {**ANSWERS, "battery fade": ("history match", "both")}).message, "the hint gives no answer"
     swapped = {**ANSWERS, "battery fade": ("forecasting", "both")}
     assert "battery fade" in check_problem_types(swapped).message
     wrong_split = {**ANSWERS, "solar output": ("forecasting", "out of time")}

@@ -11,6 +11,7 @@ from sparkcourse.tuning import (
     best_so_far,
     crossover_cost,
     evaluations_to_reach,
+    log_edges,
     log_grid,
     predicted_seconds,
     predicted_speedup,
@@ -69,3 +70,8 @@ def test_digits_split_and_jittered_copies():
     assert copy[PIXELS].min().min() >= 0 and copy[PIXELS].max().max() <= 16
     assert not np.array_equal(original[PIXELS].to_numpy(), copy[PIXELS].to_numpy())
     assert digits_frame(copies=2, seed=1).equals(digits_frame(copies=2, seed=1))
+
+
+def test_heat_map_edges_lie_halfway_on_the_log_scale():
+    grid = log_grid(0.01, 100, 3)  # 0.01, 1, 100
+    assert np.allclose(log_edges(grid), [0.001, 0.1, 10, 1000])

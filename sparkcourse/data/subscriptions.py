@@ -14,7 +14,6 @@ import pandas as pd
 from .churn import PLANS, churn_frame
 
 KEY = "customer_id"
-FEED_OPS = ("insert", "update", "delete")
 
 
 @dataclass

@@ -35,6 +35,12 @@ def hint(message: str) -> Feedback:
     return Feedback("hint", message)
 
 
+def first_line(error: BaseException) -> str:
+    """An exception as one short line (Spark's messages run to many lines)."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200] if text else ''}".rstrip(": ")
+
+
 NOT_ATTEMPTED = Feedback("not attempted", "replace the placeholder with your answer, then re-run")
 
 
@@ -51,8 +57,9 @@ def as_pandas(answer) -> pd.DataFrame | None:
 
 
 def check_frame(answer, expected: pd.DataFrame, key: str, advice: str = "",
-                rtol: float = 1e-6) -> Feedback:
-    """Compare a per-`key` table with the expected one (row order does not matter)."""
+                rtol: float = 1e-6, atol: float = 1e-9) -> Feedback:
+    """Compare a per-`key` table with the expected one (row order does not matter), each value
+    within `rtol` (relative) or `atol` (absolute)."""
     try:
         got = as_pandas(answer)
     except TypeError as error:
@@ -76,7 +83,7 @@ def check_frame(answer, expected: pd.DataFrame, key: str, advice: str = "",
             continue
         want = merged[column].astype(float).to_numpy()
         have = merged[f"{column}_got"].astype(float).to_numpy()
-        wrong = ~np.isclose(want, have, rtol=rtol, atol=1e-9, equal_nan=True)
+        wrong = ~np.isclose(want, have, rtol=rtol, atol=atol, equal_nan=True)
         if wrong.any():
             row = merged[wrong].iloc[0]
             example = f"{key} {row[key]}: expected {row[column]:.6g}, got {row[f'{column}_got']:.6g}"

@@ -28,7 +28,7 @@ def check_adjustment_sets(answers: dict | None) -> Feedback:
         return NOT_ATTEMPTED
     for name, diagram in DIAGRAMS.items():
         expected = identify(diagram["edges"], diagram["exposure"], diagram["outcome"])
-        got = set(answers.get(name) or ())
+        got = as_variables(answers.get(name))
         if got != expected:
             if got - expected:
                 return hint(f"{name}: adjusting for {sorted(got - expected)} opens or blocks the "
@@ -37,6 +37,13 @@ def check_adjustment_sets(answers: dict | None) -> Feedback:
     return correct("the minimal sets pgmpy finds: " + "; ".join(
         f"{name} {sorted(identify(d['edges'], d['exposure'], d['outcome'])) or 'nothing'}"
         for name, d in DIAGRAMS.items()))
+
+
+def as_variables(answer) -> set[str]:
+    """A set of variable names from a set, list or tuple of them, one name, or nothing."""
+    if answer is None or isinstance(answer, str):
+        return {answer.strip()} - {""} if answer else set()
+    return {str(name).strip() for name in answer}
 
 
 def check_admissions(adjusted, admissions: pd.DataFrame) -> Feedback:

@@ -11,7 +11,7 @@ import pandas as pd
 from ..data import dataset_path
 from ..data.clickstream import SESSION_GAP
 from ..storage import read_parquet
-from . import Feedback, check_frame
+from . import Feedback, check_frame, hint
 
 
 @cache
@@ -46,10 +46,16 @@ def check_mobile_share(answer, events_path: str | Path) -> Feedback:
 
 
 def check_longest_session(answer, events_path: str | Path) -> Feedback:
+    """Minutes to the second or to the whole minute (rounded or cut) are all correct."""
     expected = longest_session_minutes(_events(str(events_path)))
-    return check_frame(answer, expected, "user_id",
-                       "A session's length is its last event time minus its first, in minutes; "
-                       "take each user's maximum.", rtol=1e-4)
+    advice = ("A session's length is its last event time minus its first, in minutes; "
+              "take each user's maximum.")
+    feedback = check_frame(answer, expected, "user_id", advice, rtol=0, atol=1.0)
+    if not feedback.correct and feedback.status == "hint":
+        in_seconds = expected.assign(longest_session_minutes=expected.longest_session_minutes * 60)
+        if check_frame(answer, in_seconds, "user_id", rtol=0, atol=60.0).correct:
+            return hint("those look like seconds: divide by 60 for minutes")
+    return feedback
 
 
 def check_product_view_share(answer, events_path: str | Path) -> Feedback:

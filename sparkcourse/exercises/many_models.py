@@ -6,6 +6,9 @@ import pandas as pd
 
 from . import NOT_ATTEMPTED, Feedback, check_frame, correct, hint
 
+INTEGERS = ("tinyint", "smallint", "int", "bigint")  # Spark's names for whole-number types
+DECIMALS = ("float", "double")
+
 
 def promo_uplift(sales: pd.DataFrame) -> pd.DataFrame:
     """The expected answer: mean sales in promotion weeks minus the other weeks, per store."""
@@ -22,9 +25,10 @@ def check_promo_uplift(answer, schema, sales: pd.DataFrame) -> Feedback:
     if not hasattr(answer, "schema") or not hasattr(answer, "toPandas"):
         return hint("`uplifts` should be the Spark DataFrame that applyInPandas returns")
     types = {field.name: field.dataType.simpleString() for field in answer.schema.fields}
-    wanted = {"store_id": "bigint", "uplift": "double", "weeks": "bigint"}
-    if any(types.get(name) != kind for name, kind in wanted.items()):
-        return hint(f"declare the schema 'store_id long, uplift double, weeks long'; got {types}")
+    wanted = {"store_id": INTEGERS, "uplift": DECIMALS, "weeks": INTEGERS}
+    if any(types.get(name) not in kinds for name, kinds in wanted.items()):
+        return hint("declare store_id and weeks as whole numbers (int or long) and uplift as a "
+                    f"double; got {types}")
     return check_frame(answer, promo_uplift(sales), key="store_id",
                        advice="uplift = mean sales with promo == 1 minus mean with promo == 0")
 

@@ -27,18 +27,32 @@ WHY = {"card fraud": "only the order of the transactions is known, so only it ca
                        "and on panels the model has not seen"}
 
 
+# Other ways to write the same answer (after lower case, hyphens and underscores as spaces).
+SYNONYMS = {"forecast": "forecasting", "history matching": "history match",
+            "sequence classification": "sequence", "oos": "out of sample", "oot": "out of time",
+            "out of sample and out of time": "both", "out of time and out of sample": "both"}
+
+
+def normalise(term) -> str:
+    words = " ".join(str(term).lower().replace("-", " ").replace("_", " ").split())
+    return SYNONYMS.get(words, words)
+
+
 def check_problem_types(answers: dict | None) -> Feedback:
-    """`answers` maps each case of `CASES` to (problem kind, validation)."""
+    """`answers` maps each case of `CASES` to (problem kind, validation), written any usual way."""
     if not answers or any(value is None for value in answers.values()):
         return NOT_ATTEMPTED
     for case, (kind, validation) in ANSWERS.items():
         got = answers.get(case)
-        if got is None or len(got) != 2:
+        if isinstance(got, str) or got is None or len(got) != 2:
             return hint(f"give {case!r} a pair: (one of {PROBLEM_KINDS}, one of {VALIDATIONS})")
-        if got[0] != kind:
+        got_kind, got_validation = map(normalise, got)
+        if got_kind not in PROBLEM_KINDS or got_validation not in VALIDATIONS:
+            return hint(f"{case}: {tuple(got)} is not (one of {PROBLEM_KINDS}, one of {VALIDATIONS})")
+        if got_kind != kind:
             return hint(f"{case}: which of order, elapsed time and the date matter?")
-        if got[1] != validation:
-            return hint(f"{case}: a {kind} problem is validated {validation!r} or not?")
+        if got_validation != validation:
+            return hint(f"{case}: once deployed, does the model meet new units, later dates, or both?")
     return correct("; ".join(f"{case}: {WHY[case]}" for case in ANSWERS))
 
 

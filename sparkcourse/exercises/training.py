@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import queue
-
 import numpy as np
 
 from ..data.churn import calls_per_year
-from ..deep import skip_interpreter_teardown
-from . import NOT_ATTEMPTED, Feedback, correct, hint
+from ..deep import run_on_ranks
+from . import NOT_ATTEMPTED, Feedback, correct, first_line, hint
 
 FEATURE = "calls_per_year"
 MIN_GAIN = 0.01  # the ratio lifts a linear model's AUC by about 0.03 on this data
@@ -26,17 +22,28 @@ def check_feature_stage(model, test, baseline_auc: float, label: str = "churned"
 
     if not isinstance(model, PipelineModel):
         return hint(f"expected the fitted pipeline (a PipelineModel), got {type(model).__name__}")
-    scored = model.transform(test)
-    if FEATURE not in scored.columns:
+    try:
+        scored = model.transform(test)
+        columns = scored.columns
+    except Exception as error:  # noqa: BLE001 - a check never raises: it says what failed
+        return hint(f"the pipeline fails on the test rows: {first_line(error)}")
+    if FEATURE not in columns:
         return hint(f"no column {FEATURE} after the pipeline: add a stage that computes it")
-    sample = scored.select("support_calls", "tenure_months", FEATURE).limit(500).toPandas()
+    try:
+        sample = scored.select("support_calls", "tenure_months", FEATURE).limit(500).toPandas()
+        values = sample[FEATURE].astype(float)
+    except Exception as error:  # noqa: BLE001
+        return hint(f"{FEATURE} cannot be computed: {first_line(error)}")
     expected = calls_per_year(sample.support_calls, sample.tenure_months)
-    if not np.allclose(sample[FEATURE].astype(float), expected, rtol=1e-6):
+    if not np.allclose(values, expected, rtol=1e-6):
         return hint(f"{FEATURE} should be support_calls / tenure_months * 12 (tenure is never 0)")
     assemblers = [s for s in model.stages if isinstance(s, VectorAssembler)]
     if not any(FEATURE in s.getInputCols() for s in assemblers):
         return hint(f"the model does not see {FEATURE}: add it to the VectorAssembler's inputCols")
-    auc = BinaryClassificationEvaluator(labelCol=label).evaluate(scored)
+    try:
+        auc = BinaryClassificationEvaluator(labelCol=label).evaluate(scored)
+    except Exception as error:  # noqa: BLE001
+        return hint(f"the pipeline's predictions cannot be scored: {first_line(error)}")
     if auc < baseline_auc + MIN_GAIN:
         return hint(f"AUC {auc:.3f} is not clearly above the baseline {baseline_auc:.3f}: "
                     "is the new feature scaled and used by the classifier?")
@@ -62,59 +69,11 @@ def expected_shared_auc() -> float:
                                np.concatenate([s[0] for s in shards])))
 
 
-def _rank_main(payload: bytes, rank: int, world_size: int, port: int, results) -> None:
-    import cloudpickle
-    import torch
-    import torch.distributed as dist
-
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        scores, labels = (torch.from_numpy(a) for a in _shard(rank))
-        value = cloudpickle.loads(payload)(scores, labels)
-        results.put((rank, "ok", float(value)))
-    except Exception as error:  # noqa: BLE001 - reported to the learner as a hint
-        results.put((rank, "error", f"{type(error).__name__}: {error}"))
-    finally:
-        dist.destroy_process_group()
-        results.close()
-        results.join_thread()  # the result is sent before the process leaves
-        skip_interpreter_teardown()
-
-
-def run_on_two_ranks(function, timeout: float = 90) -> dict[int, tuple[str, object]]:
-    """Call function(scores, labels) in two gloo processes, each with its own shard."""
-    import cloudpickle
-
-    from ..cluster import free_port
-
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    world_size, port = len(_SHARD_SIZES), free_port()
-    payload = cloudpickle.dumps(function)
-    processes = [context.Process(target=_rank_main, args=(payload, rank, world_size, port, results))
-                 for rank in range(world_size)]
-    for process in processes:
-        process.start()
-    outcome = {}
-    try:
-        for _ in processes:
-            rank, status, value = results.get(timeout=timeout)
-            outcome[rank] = (status, value)
-    except queue.Empty:
-        pass
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-    return outcome
-
-
 def check_shared_auc(function) -> Feedback:
     """function(scores, labels) must return the AUC of all ranks' rows, the same on every rank."""
     if function is None:
         return NOT_ATTEMPTED
-    outcome = run_on_two_ranks(function)
+    outcome = run_on_ranks(function, [_shard(rank) for rank in range(len(_SHARD_SIZES))])
     if len(outcome) < len(_SHARD_SIZES):
         return hint("not every rank returned: shards differ in size, so all_gather of tensors "
                     "hangs or fails; dist.all_gather_object takes any Python object")

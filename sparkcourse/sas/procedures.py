@@ -1,28 +1,21 @@
-"""SAS procedures' printed tables, computed with Spark or pandas (Workshop 08).
+"""SAS procedures' results, computed with Spark or pandas: MEANS, FREQ (with CHISQ and the
+TESTP proportions test) and CORR.
 
-`means`, `freq`, `crosstab` + `chisq`, `proportions_test` and `corr` take a Spark DataFrame
-(the heavy lifting runs in Spark, only the small summary comes back) or a pandas DataFrame, and
-return what SAS prints, as numbers. `sas_table` lays a result out with SAS's printed decimals.
-They follow SAS's rules for missing values: a statistic uses the non-missing values of its
-variables; CLASS and TABLES levels that are missing are left out of the table.
-
-DATA-step helpers for Spark: `with_first_last` (FIRST./LAST.), `nodupkey` (PROC SORT NODUPKEY),
-`match_merge` (MERGE with BY), and SAS dates (`from_sas_date`, `to_sas_date`).
+Each takes a Spark DataFrame (the heavy lifting runs in Spark, only the small summary comes back)
+or a pandas DataFrame, and returns what SAS prints, as numbers. They follow SAS's rules for
+missing values: a statistic uses the non-missing values of its variables; CLASS and TABLES levels
+that are missing are left out of the table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .params import CourseError
-
-SAS_EPOCH = date(1960, 1, 1)  # SAS dates count days from here
 MEANS_STATS = ("N", "Mean", "Std Dev", "Minimum", "Maximum")
 
 
@@ -228,118 +221,3 @@ def corr(data, variables: list[str]) -> Correlations:
 
 
 # --- Printing -----------------------------------------------------------------------------------
-
-def format_p(p: float) -> str:
-    """SAS's PVALUE6.4 format: four decimals, and <.0001 below that."""
-    if p is None or pd.isna(p):
-        return ""
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
-
-
-def best(value: float, width: int) -> str:
-    """SAS's BESTw. format: as many decimals as fit in `width` characters, no trailing zeros."""
-    whole = ("-" if value < 0 else "") + str(abs(int(value)))
-    for places in range(max(width - len(whole) - 1, 0), 0, -1):
-        shown = f"{value:.{places}f}".rstrip("0").rstrip(".")
-        if len(shown) <= width:
-            return shown
-    return f"{value:.0f}"
-
-
-P_VALUES = ("Prob", "Pr > ChiSq", "Prob > |r|")
-COUNTS = ("N", "N Obs", "Frequency", "Cumulative Frequency", "DF")
-
-
-def sas_table(frame: pd.DataFrame, decimals: int | dict = 4) -> str:
-    """`frame` as text with SAS's printed decimals: `decimals` places for numbers (a dict sets
-    them per column or row label, 4 otherwise, or "best6" for SAS's BEST6.), counts as integers,
-    p-values as SAS prints them."""
-    def text(value, column, label) -> str:
-        row = label[-1] if isinstance(label, tuple) else label
-        if value is None or pd.isna(value):
-            return ""
-        if column in P_VALUES or row in P_VALUES:
-            return format_p(value)
-        if isinstance(value, str):
-            return value
-        if column in COUNTS or row in COUNTS:
-            return f"{value:.0f}"
-        places = decimals if isinstance(decimals, int) else decimals.get(column, decimals.get(row, 4))
-        if isinstance(places, str):
-            return best(value, int(places.removeprefix("best")))
-        return f"{value:.{places}f}"
-
-    shown = pd.DataFrame({column: [text(frame.loc[label, column], column, label)
-                                   for label in frame.index] for column in frame.columns},
-                         index=frame.index)
-    return shown.to_string()
-
-
-# --- DATA step ----------------------------------------------------------------------------------
-
-def with_first_last(data, by: list[str], order: list[str]):
-    """FIRST.x and LAST.x of a DATA step's BY statement, as boolean columns `first_x`, `last_x`
-    for the last BY variable x; `order` sorts the rows inside each BY group."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    group = Window.partitionBy(*by)
-    position = F.row_number().over(group.orderBy(*order))
-    last_by = by[-1]
-    return (data.withColumn(f"first_{last_by}", position == 1)
-            .withColumn(f"last_{last_by}", position == F.count("*").over(group)))
-
-
-def nodupkey(data, by: list[str], row_order: str):
-    """PROC SORT NODUPKEY: the first row of each BY value in the data's order (`row_order`),
-    which `dropDuplicates` does not promise."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    position = F.row_number().over(Window.partitionBy(*by).orderBy(row_order))
-    return (data.withColumn("_position", position).where("_position = 1").drop("_position")
-            .orderBy(*by))
-
-
-def match_merge(left, right, by: list[str]):
-    """A DATA step's MERGE with BY, which a SQL join is not: inside a BY group the k-th rows of
-    each data set are paired, and a data set that runs out repeats its last row (a join would
-    pair every row with every row). BY groups found in one data set only are kept."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    shared = (set(left.columns) & set(right.columns)) - set(by)
-    if shared:
-        raise CourseError(f"both data sets have {sorted(shared)}: rename them first (in SAS the "
-                          "right data set would silently overwrite them)")
-
-    def numbered(data, side):
-        position = F.row_number().over(Window.partitionBy(*by).orderBy(F.monotonically_increasing_id()))
-        return data.withColumn(f"_k_{side}", position).withColumn(
-            f"_n_{side}", F.count("*").over(Window.partitionBy(*by)))
-
-    left, right = numbered(left, "l"), numbered(right, "r")
-    sizes = (left.select(*by, "_n_l").distinct()
-             .join(right.select(*by, "_n_r").distinct(), by, "full"))
-    rows = sizes.select(*by, "_n_l", "_n_r", F.explode(F.sequence(
-        F.lit(1), F.greatest(F.coalesce("_n_l", F.lit(0)), F.coalesce("_n_r", F.lit(0))))).alias("_k"))
-    rows = rows.withColumn("_k_l", F.least("_k", "_n_l")).withColumn("_k_r", F.least("_k", "_n_r"))
-    merged = (rows.join(left.drop("_n_l"), [*by, "_k_l"], "left")
-              .join(right.drop("_n_r"), [*by, "_k_r"], "left"))
-    keep = by + [c for c in left.columns if c not in by and not c.startswith("_")] + \
-        [c for c in right.columns if c not in by and not c.startswith("_")]
-    return merged.orderBy(*by, "_k").select(*keep)
-
-
-def from_sas_date(column: str):
-    """A SAS date (days since 1960-01-01) as a Spark date."""
-    from pyspark.sql import functions as F
-
-    return F.date_add(F.lit(SAS_EPOCH), F.col(column).cast("int"))
-
-
-def to_sas_date(column: str):
-    """A Spark date as a SAS date value."""
-    from pyspark.sql import functions as F
-
-    return F.datediff(F.col(column), F.lit(SAS_EPOCH))
