@@ -28,14 +28,14 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 	$(BIN)/ruff check .
 	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow" tests
 
-# Two cores, and never more Spark task slots than cores: first every test that uses one slot,
-# two at a time, handed out one by one, longest first (the student notebooks, each test worker
-# on a one-core cluster of its own; then the Spark and unit tests of `make check`, which fill
-# the gaps); then, one at a time, those that keep both busy (solutions on local[2]; workshop 03
-# on a two-core cluster).
-test: setup            ## everything (what CI runs): lint, check's tests, every notebook, the cluster, the launch
-	$(BIN)/ruff check .
-	$(ONE_CORE_EACH) $(PYTEST) -n 2 --maxschedchunk=1 -m "not exclusive" tests
+# Two cores, and never more Spark task slots than cores: first the slow tests that use one
+# slot each, two at a time, handed out one by one, longest first (the student notebooks, each
+# test worker on a one-core cluster of its own; Spark unit tests; the launch); then, one at a
+# time, those that keep both busy (solutions on local[2]; workshop 03 on two workers). `check`
+# runs in a pytest session of its own: its in-process Spark and MLflow tests set environment
+# variables that the notebooks' kernels would inherit.
+test: check            ## everything (what CI runs): check, then every notebook, the cluster, the launch
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 --maxschedchunk=1 -m "slow and not exclusive" tests
 	$(PYTEST) -p no:xdist -m "slow and exclusive" tests
 
 test-horovod: horovod  ## opt-in: build Horovod (a fresh machine: 3-6 min), then workshop 03 trains with it on a cluster

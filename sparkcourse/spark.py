@@ -84,8 +84,9 @@ def driver_address(master: str) -> str:
     """The address executors reach this driver at: the one this machine has toward the master."""
     if _on_loopback(master):
         return "127.0.0.1"
-    if os.environ.get("SPARK_LOCAL_IP"):
-        return os.environ["SPARK_LOCAL_IP"]
+    configured = os.environ.get("SPARK_LOCAL_IP", "")
+    if configured and not configured.startswith("127."):  # not one a local session left behind
+        return configured
     if master.startswith(("spark://", "sc://")):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(standalone_addresses(master)[0])  # UDP: picks a route, sends nothing
@@ -129,7 +130,7 @@ def _prepare_environment(master: str, worker_python: str | None) -> str:
     python = worker_python or os.environ.get("PYSPARK_PYTHON") or sys.executable
     os.environ["PYSPARK_PYTHON"] = python  # read once, when the SparkContext starts
     if master.startswith(("local", "spark://")):  # bind where the executors reach us
-        os.environ.setdefault("SPARK_LOCAL_IP", driver_address(master))
+        os.environ["SPARK_LOCAL_IP"] = driver_address(master)
     return python
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
 
-# The longest tests start first and the quick unit tests come last, filling the gaps, so that
-# two test workers end together (`make test`, which hands tests out one at a time).
+# The longest tests start first, so that two test workers end together (`make test`, which
+# hands tests out one at a time).
 LONGEST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "test_delta.py::")  # longest first
 
 

@@ -146,3 +146,16 @@ def test_a_session_under_spark_connect_takes_the_course_settings(tmp_path):
                      f"True {SCALES['ci'].shuffle_partitions} 3"]
     with pytest.raises(ProcessLookupError):  # the server and its JVM are gone
         os.killpg(group, 0)
+
+
+def test_a_loopback_address_left_by_a_local_session_is_not_used_for_a_cluster(monkeypatch):
+    from sparkcourse.spark import driver_address
+
+    monkeypatch.setenv("SPARK_LOCAL_IP", "10.9.9.9")  # set by the user: kept
+    assert driver_address("spark://10.1.2.3:7077") == "10.9.9.9"
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # left by a local[*] session: not for a cluster
+    try:
+        assert driver_address("spark://10.1.2.3:7077") != "127.0.0.1"
+    except OSError:
+        pytest.skip("no route from this machine toward 10.1.2.3")
+    assert driver_address("local[2]") == "127.0.0.1"
