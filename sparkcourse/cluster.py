@@ -41,7 +41,7 @@ class LocalCluster:
                  folder: str | Path | None = None, port: int | None = None, java_options: str = "",
                  host: str = HOST, wrap: Callable[[list[str]], list[str]] | None = None):
         """`java_options` go to every JVM of the cluster, executors included (JAVA_TOOL_OPTIONS):
-        `-XX:TieredStopAtLevel=1` makes short runs of small data cheaper, as in the tests.
+        `-XX:+UseParallelGC` costs small heaps less CPU than G1, as in the tests.
         `host` is the address master and workers bind; `wrap` turns each process's command into
         the one to run (the tests start them in namespaces of their own that way)."""
         self.workers, self.cores, self.memory = workers, cores, memory

@@ -34,7 +34,7 @@ from sparkcourse.report import read_metrics
 
 NOTEBOOKS = course_notebooks(WORKSHOPS)
 HOROVOD = "03_distributed_training"  # trains on two slots at once, with Horovod too
-QUICK_JVM = "-XX:TieredStopAtLevel=1"  # short runs of small data: compile less, start faster
+QUICK_JVM = "-XX:+UseParallelGC"  # as the driver (spark.py): less CPU for small heaps than G1
 
 
 @pytest.fixture(scope="session")
