@@ -24,6 +24,7 @@ from sparkcourse.packages import (
     _reason,
     fetch,
     session_conf,
+    shipped_by_spark,
 )
 from sparkcourse.params import CourseError, ParameterError
 from sparkcourse.spark import SparkStartError, require_packages
@@ -191,6 +192,19 @@ def test_fetch_without_network_says_so_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: could not fetch io.delta:") and "Maven Central" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_jars_that_spark_ships_are_excluded_from_a_session(tmp_path, monkeypatch):
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    for name in ("org.apache.hadoop_hadoop-client-api-3.4.2.jar", "io.delta_delta-spark_4.2_2.13-4.4.0.jar",
+                 "com.github.luben_zstd-jni-1.5.7-3.jar", "io.unitycatalog_unitycatalog-client-0.6.0.jar"):
+        (jars / name).touch()
+    expected = ["com.github.luben:zstd-jni", "org.apache.hadoop:hadoop-client-api"]
+    assert shipped_by_spark(tmp_path) == expected
+    (tmp_path / "fetched.txt").write_text(MAVEN_PACKAGES["delta"] + "\n")
+    monkeypatch.setenv("SPARKCOURSE_MAVEN_CACHE", str(tmp_path))
+    assert session_conf(["delta"])["spark.jars.excludes"] == ",".join(expected)
 
 
 def test_fetch_does_nothing_when_cached(tmp_path):
