@@ -67,7 +67,7 @@ from sparkcourse import check_int, compare, plot_comparison, record, seconds, se
 from sparkcourse.data import dataset_path
 from sparkcourse.data.clickstream import SESSION_GAP, WINDOW_DAYS, WINDOW_START, generate_clickstream
 from sparkcourse.exercises.features import check_longest_session, check_mobile_share, check_product_view_share
-from sparkcourse.measure import fit_costs, verdict
+from sparkcourse.measure import fit_costs, machine_memory_mib, peak_memory_mib, verdict
 
 run = setup_notebook("01_feature_engineering", scale=scale, spark_master=spark_master,
                      seed=seed, work_dir=work_dir, data_root=data_root)
@@ -382,17 +382,63 @@ record(events_largest=largest, spark_speedup_largest=times.loc[largest, "Spark s
 # %% [markdown]
 # How to read this, whatever your numbers say:
 # - Spark has a **fixed cost** per job (planning, scheduling tasks, shuffles, starting Python
-#   workers): about a second or more, so on small data pandas wins by a wide margin.
-# - Both grow about linearly with the data, and the fit above gives each a **cost per million
-#   events**. Spark's falls as you add cores; pandas uses one core. The lines cross only where
-#   Spark's cost per event is the lower one: read it off the fit. On two cores it often is not,
-#   and then no size makes Spark faster here; on a cluster it is divided by the number of cores.
-# - What pandas cannot do at all is hold data larger than memory: the raw events above took far more
-#   memory than the feature table. Spark streams through data on disk and only the small table
-#   comes back. **That** is why this strategy is used: big data in, small table out.
+#   workers): about a second here, so on small data pandas wins by a wide margin. At these sizes
+#   Spark's time is nearly all fixed cost: its fitted cost per million events is lost in the
+#   noise, and can even come out negative.
+# - pandas' **cost per million events** is real, and its time grows with the data. Spark's
+#   becomes measurable only where its tasks do real work (`-p scale medium`), and it is divided
+#   by the number of cores; pandas uses one. The lines cross where Spark's lower cost per event
+#   has paid back its fixed cost: on two cores, often not before pandas runs out of memory.
+# - What pandas cannot do at all is hold data larger than memory: the next section measures how
+#   fast its memory grows.
 #
 # Run this notebook with `-p scale medium` or `-p scale large`, or on a cluster, to watch the
 # crossover move.
+
+# %% [markdown]
+# ### Where Spark wins on two cores: memory
+# Time cannot show Spark winning here, but memory can. pandas holds every event, and copies of
+# them while it sorts, merges and pivots, in the driver's memory. Spark streams the events
+# through tasks with a fixed heap (`spark.driver.memory`, spilling to disk when it is full) and
+# hands the driver only the feature table. Measure pandas' **peak memory** at each size, each
+# run in a fresh Python process so that one run's memory does not hide the next one's
+# (`peak_memory_mib` ships the function there, as Spark ships functions to executors):
+
+# %% tags=["nbval-ignore-output"]
+# Varies from run to run: memory measured in fresh processes
+memory = pd.DataFrame({
+    "pandas peak": [peak_memory_mib(pandas_features, datasets[rows]) for rows in datasets],
+    "Spark's result": [spark_features(datasets[rows]).memory_usage(deep=True).sum() / 2**20
+                       for rows in datasets],
+}, index=pd.Index(list(datasets), name="events"))
+per_million, fixed = np.polyfit(memory.index, memory["pandas peak"], 1) * [1e6, 1]
+machine = machine_memory_mib()
+print(memory.round(1).to_string(), "\n(MiB; pandas' peak includes pandas itself)")
+per_million = max(per_million, 1.0)  # the tests' tiny sizes show no growth beyond pandas itself
+pandas_limit = (machine - fixed) / per_million * 1e6  # events at which pandas needs all of it
+print(f"pandas needs about {per_million:,.0f} MiB more per million events: this machine's "
+      f"{machine / 1024:.0f} GiB run out at about {pandas_limit / 1e6:,.0f} million events, "
+      f"{pandas_limit / memory.index.max():,.0f}x the largest size above")
+
+events = np.geomspace(memory.index.min(), pandas_limit * 2, 50)
+fig, ax = plt.subplots(figsize=(6.5, 3.4))
+ax.plot(memory.index, memory["pandas peak"], "o", color="tab:blue", label="pandas peak, measured")
+ax.plot(events, fixed + per_million * events / 1e6, color="tab:blue", lw=1, label="pandas, fitted")
+ax.plot(memory.index, memory["Spark's result"], "o-", color="tab:orange",
+        label="Spark: the feature table the driver receives")
+ax.axhline(machine, color="grey", ls="--", lw=1, label="this machine's memory")
+ax.set(xscale="log", yscale="log", xlabel="events", ylabel="MiB",
+       title="Driver memory: pandas grows with the events, Spark's driver does not hold them")
+ax.legend(fontsize=8)
+plt.show()
+record(pandas_mib_per_million_events=per_million, pandas_memory_limit_events=pandas_limit)
+
+# %% [markdown]
+# The feature table Spark returns grows with the **users**, not with their events, and is a small
+# fraction of pandas' peak. Beyond the grey line pandas cannot run at all on this machine, while
+# Spark still can, on the same two cores, spilling to disk; on a cluster its tasks also spread
+# over every machine's memory. That, not speed on a laptop, is why this strategy is used:
+# **big data in, small table out**.
 
 # %% [markdown]
 # ## Summary

@@ -61,6 +61,7 @@ n_groups: int = 0  # stores, one model each; 0 takes the scale's default
 model_cost: float = 0.03  # seconds of CPU per model at the top of the throughput sweep
 
 # %%
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -70,7 +71,7 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import functions as F
 
-from sparkcourse import check_int, check_number, record, seconds, setup_notebook
+from sparkcourse import check_int, check_number, interleaved_seconds, record, setup_notebook
 from sparkcourse.data.sales import (
     FEATURES,
     TARGET,
@@ -90,6 +91,7 @@ from sparkcourse.many_models import (
     pandas_loop,
     with_cost,
 )
+from sparkcourse.measure import spend_cpu
 from sparkcourse.spark import task_slots
 from sparkcourse.storage import write_parquet
 from sparkcourse.tracking import start_tracking
@@ -296,7 +298,8 @@ check_promo_uplift(uplifts, UPLIFT_SCHEMA, sales)
 # The work is embarrassingly parallel, so with `cores` cores Spark could at best run `cores`
 # times as many models per second as a loop. It also pays for every group: a shuffle, an Arrow
 # conversion in and out, Python workers. Whether it wins depends on **how much work one model
-# is**, so time both ways over a range of model costs, in this run:
+# is**, so time both ways over a range of model costs, in this run (each time is the median of
+# three runs in which the loop and Spark take turns, after a warm-up run of each):
 #
 # - the tiny OLS model, on all stores;
 # - the same model with extra CPU work per store (up to `model_cost` seconds), standing in for
@@ -311,11 +314,14 @@ subset_sdf.count()
 
 
 def seconds_per_model(fit, schema: str, local: pd.DataFrame, distributed) -> dict:
-    """Seconds per model of the pandas loop and of Spark, for the same function."""
+    """Seconds per model of the pandas loop and of Spark, for the same function: the median
+    of 3 runs each, taking turns after a warm-up run."""
     models = local.store_id.nunique()
-    loop = seconds(lambda: pandas_loop(local, fit))
-    on_spark = seconds(lambda: distributed.groupBy("store_id").applyInPandas(fit, schema).collect())
-    return {"models": models, "pandas loop": loop / models, "Spark": on_spark / models}
+    median = interleaved_seconds({
+        "pandas loop": lambda: pandas_loop(local, fit),
+        "Spark": lambda: distributed.groupBy("store_id").applyInPandas(fit, schema).collect(),
+    }, repeat=3)
+    return {"models": models} | {way: took / models for way, took in median.items()}
 
 
 timings = {"OLS, all stores": seconds_per_model(ols_coefficients, COEFFICIENTS_SCHEMA, sales, by_store)}
@@ -511,6 +517,48 @@ print(f"rows per store: median {sizes.median():.0f}, largest {sizes.max()} "
       f"(stores {', '.join(map(str, sizes.nlargest(3).index))})")
 
 # %% [markdown]
+# Sizes are a warning; time is the proof. Give each store a model whose work grows with its rows,
+# as most models' work does (here `spend_cpu`, at `model_cost` per median store), time each fit
+# **where it runs**, and add the times up per task (`spark_partition_id()`). A job ends when its
+# slowest task ends:
+
+# %% tags=["nbval-ignore-output"]
+# Varies from run to run: task times
+per_row = model_cost / sizes.median()
+
+
+def timed_fit(rows: pd.DataFrame) -> pd.DataFrame:
+    """One store's model, its work proportional to its rows, timed inside the task."""
+    start = time.perf_counter()
+    spend_cpu(per_row * len(rows))
+    return pd.DataFrame({"store_id": [rows.store_id.iloc[0]], "rows": [len(rows)],
+                         "seconds": [time.perf_counter() - start]})
+
+
+skew_tasks = 8 * cores  # a few stores per task, as when a job has many cores
+per_task = (subset_sdf.repartition(skew_tasks, "store_id").groupBy("store_id")
+            .applyInPandas(timed_fit, "store_id long, rows long, seconds double")
+            .groupBy(F.spark_partition_id().alias("task"))
+            .agg(F.sum("rows").alias("rows"), F.sum("seconds").alias("seconds"),
+                 F.max("rows").alias("largest_store"))
+            .orderBy("task").toPandas())
+slowest = per_task.loc[per_task.seconds.idxmax()]
+skew_ratio = slowest.seconds / per_task.seconds.median()
+print(f"{len(per_task)} tasks: median {per_task.seconds.median():.2f} s, longest {slowest.seconds:.2f} s "
+      f"({skew_ratio:.1f}x the median), the task holding a store of {int(slowest.largest_store)} rows")
+flagship = per_task.largest_store > 2 * sizes.median()
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.scatter(per_task.rows[~flagship], per_task.seconds[~flagship], label="tasks of ordinary stores")
+ax.scatter(per_task.rows[flagship], per_task.seconds[flagship], color="tab:red",
+           label="tasks holding a flagship store")
+ax.axhline(per_task.seconds.median(), color="grey", ls="--", lw=1, label="median task")
+ax.set(xlabel="rows in the task", ylabel="seconds of work", ylim=(0, None),
+       title="A task's time follows its rows; the largest groups set the job's end")
+ax.legend(fontsize=8)
+plt.show()
+record(skew_longest_over_median=skew_ratio)
+
+# %% [markdown]
 # For groups too big for memory, split them (store × year), sample them, or, since Spark 4.1,
 # write the function over an **iterator** of DataFrames (type hints tell Spark which form you
 # mean): the group then arrives in Arrow batches of at most
@@ -553,7 +601,7 @@ spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
 #   scoring without groups.
 # - Log **one MLflow run** per job with a per-group **table artifact**.
 # - Spark sizes grouped jobs by **bytes**: `repartition(n, key)` so the work uses every core.
-# - Declare the **schema** exactly, **return errors** per group, watch **skewed groups**, and size
+# - Declare the **schema** exactly, **return errors** per group, watch **skewed groups** (the task that holds the largest ends last), and size
 #   **Arrow batches**.
 #
 # Next: **05 · The pandas API on Spark**, pandas code that runs on Spark.

@@ -256,13 +256,34 @@ check_member_totals(member_totals, claims_sample.toPandas())
 # MERGE does not: inside a BY group SAS pairs the first rows, then the second rows, and so on,
 # and a data set that runs out **repeats its last row**; a join pairs every row with every row.
 # (SAS writes a NOTE, "MERGE statement has more than one data set with repeats of BY values".)
-# `match_merge` reproduces SAS's rule in Spark:
+# SAS's rule in Spark: number the rows of each BY group on both sides (`k` of `n`), list the
+# places 1 to the larger `n`, and join each side on `least(k, n)`, its last row once it runs
+# out. The course's `match_merge` does the same for any BY variables:
 
 # %%
 visits = spark.createDataFrame(pd.DataFrame({"id": [1, 1, 2, 3, 3, 3], "visit": list("abcdef")}))
 labs = spark.createDataFrame(pd.DataFrame({"id": [1, 2, 2, 3, 3, 4],
                                            "lab": ["L1", "L2", "L3", "L4", "L5", "L6"]}))
-sas_merge = match_merge(visits, labs, ["id"]).toPandas()
+
+
+def numbered(data, side: str):
+    """Each row's place k in its BY group, and the group's size n."""
+    group = Window.partitionBy("id")
+    return (data.withColumn(f"k_{side}", F.row_number().over(group.orderBy(F.monotonically_increasing_id())))
+            .withColumn(f"n_{side}", F.count("*").over(group)))
+
+
+left, right = numbered(visits, "left"), numbered(labs, "right")
+sizes = (left.select("id", "n_left").distinct()
+         .join(right.select("id", "n_right").distinct(), "id", "full").fillna(0))
+places = sizes.select("id", "n_left", "n_right",  # k = 1 .. the larger group; past its end, the last row
+                      F.explode(F.sequence(F.lit(1), F.greatest("n_left", "n_right"))).alias("k"))
+places = places.select("id", "k", F.least("k", "n_left").alias("k_left"),
+                       F.least("k", "n_right").alias("k_right"))
+sas_merge = (places.join(left.select("id", "k_left", "visit"), ["id", "k_left"], "left")
+             .join(right.select("id", "k_right", "lab"), ["id", "k_right"], "left")
+             .orderBy("id", "k").select("id", "visit", "lab").toPandas())
+pd.testing.assert_frame_equal(sas_merge, match_merge(visits, labs, ["id"]).toPandas())
 sql_join = visits.join(labs, "id", "full").orderBy("id", "visit", "lab").toPandas()
 print(f"MERGE (as SAS): {len(sas_merge)} rows{' ' * 10}full outer join: {len(sql_join)} rows")
 side_by_side = pd.concat([sas_merge.fillna("").astype(str), sql_join.fillna("").astype(str)],
@@ -319,10 +340,14 @@ print("pandas, ascending:", fitness.toPandas().sort_values("Oxygen").Oxygen.head
 # %% [markdown]
 # `NODUPKEY` keeps the **first** row of each BY value in the data's order. Spark's
 # `dropDuplicates(["member_id"])` keeps *some* row: which one can change with the partitioning.
-# `nodupkey` keeps the first by an explicit order (here the claims' original row number):
+# Keep the first by an explicit order (here the claims' original row number): number the rows of
+# each BY value with `row_number()` and keep number 1. The course's `nodupkey` does the same:
 
 # %%
-first_claims = nodupkey(claims_sample, ["member_id"], row_order="row")
+in_order = Window.partitionBy("member_id").orderBy("row")
+first_claims = (claims_sample.withColumn("position", F.row_number().over(in_order))
+                .where("position = 1").drop("position").orderBy("member_id"))
+assert first_claims.collect() == nodupkey(claims_sample, ["member_id"], row_order="row").collect()
 first_claims.select("member_id", "row", "service_day", "service").show(5)
 
 # %% [markdown]
@@ -369,10 +394,17 @@ spark.sql("""
 # proc means data=Fitness; run;                     /* N Mean Std Dev Minimum Maximum */
 # proc means data=Fitness; class Older; var Oxygen RunTime; run;
 # ```
-# `means` computes them in one Spark aggregation (`count`, `mean`, `stddev_samp` with n − 1,
-# `min`, `max`): each variable on its own non-missing values, so N differs per variable, as in
-# SAS. With `class_vars`, rows with a missing class value are left out, as SAS does without the
+# All five statistics come from one Spark aggregation (`count`, `mean`, `stddev_samp` with n − 1,
+# `min`, `max`), each variable on its own non-missing values, so N differs per variable, as in
+# SAS. Written out for two variables, then with the course's `means`, which also prints like SAS. With `class_vars`, rows with a missing class value are left out, as SAS does without the
 # `MISSING` option (Spark's `groupBy` alone would keep a null group).
+
+# %%
+statistics_of = {"N": F.count, "Mean": F.mean, "Std Dev": F.stddev_samp, "Minimum": F.min,
+                 "Maximum": F.max}
+by_hand = fitness.agg(*[function(v).alias(f"{v} {name}") for v in ["Oxygen", "RunTime"]
+                        for name, function in statistics_of.items()]).first().asDict()
+print({name: round(value, 4) for name, value in by_hand.items()})
 
 # %%
 print(sas_table(means(fitness, ["Age", "Weight", "Oxygen", "RunTime"]).set_index("Variable"), 7))

@@ -16,14 +16,19 @@ def r2(actual, predicted) -> float:
     return float(1 - np.sum((actual - predicted) ** 2) / np.sum((actual - actual.mean()) ** 2))
 
 
-def fit_score(frame: pd.DataFrame, features: list[str], target: str, train, seed: int) -> float:
-    """Fit gradient-boosted trees on the `train` rows, return R² on the others."""
+def fit_score(frame: pd.DataFrame, features: list[str], target: str, train, seed: int,
+              test=None) -> float:
+    """Fit gradient-boosted trees on the `train` rows, return R² on the `test` rows (default:
+    all the others)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     train = np.asarray(train, bool)
+    test = ~train if test is None else np.asarray(test, bool)
+    if (train & test).any():
+        raise ValueError("the test rows overlap the training rows")
     model = HistGradientBoostingRegressor(random_state=seed)
     model.fit(frame.loc[train, features], frame.loc[train, target])
-    return r2(frame.loc[~train, target], model.predict(frame.loc[~train, features]))
+    return r2(frame.loc[test, target], model.predict(frame.loc[test, features]))
 
 
 def random_rows(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:

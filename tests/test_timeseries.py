@@ -8,6 +8,7 @@ from sparkcourse.data.crossings import (
     IMPACT_CHANCE,
     KINDS,
     READINGS,
+    SQUARENESS,
     STEP_MINUTES,
     TAU_RANGE,
     crossings,
@@ -26,6 +27,7 @@ from sparkcourse.timeseries import (
     co2_fold,
     co2_monthly,
     co2_weekly,
+    fit_score,
     healing_time,
     r2,
     replay_error,
@@ -51,13 +53,16 @@ def test_crossings_are_seeded_and_shaped(fleet):
 
 
 def test_the_switch_changes_only_the_healing(fleet):
-    """Same impacts in every kind; without healing the error is their running sum (plus noise);
-    healing makes it smaller, solar healing (slow at night) less so than steady healing."""
+    """Same impacts in every kind; without healing the error is their running sum, each impact
+    weighted by how squarely it hit (plus noise), so not the sum itself; healing makes it
+    smaller, solar healing (slow at night) less so than steady healing."""
     for kind in KINDS:
         assert fleet[kind].impact.equals(fleet["sequence"].impact)
     sequence = fleet["sequence"]
     running_sum = sequence.groupby("vehicle_id").impact.cumsum()
-    assert np.abs(sequence.error - running_sum).max() < 0.3
+    low, high = SQUARENESS
+    assert sequence.error.between(low * running_sum - 0.3, high * running_sum + 0.3).all()
+    assert np.abs(sequence.error - running_sum).max() > 1
     means = {kind: frame.error.mean() for kind, frame in fleet.items()}
     assert means["sequence"] > means["forecast"] > means["history"]
 
@@ -145,3 +150,13 @@ def test_check_hours_since_alarm(fleet):
     since_previous = expected.assign(hours_since_alarm=expected.hours_since_alarm.replace(0, np.nan))
     assert not check_hours_since_alarm(since_previous, history, 5.0).correct
     assert not check_hours_since_alarm(expected.drop(columns="ts"), history, 5.0).correct
+
+
+def test_fit_score_scores_the_rows_it_is_given_and_refuses_an_overlap():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.random(400)})
+    frame["y"] = 3 * frame.x + rng.normal(0, 0.01, 400)
+    train = np.arange(400) < 300
+    assert fit_score(frame, ["x"], "y", train, seed=0, test=np.arange(400) >= 350) > 0.95
+    with pytest.raises(ValueError, match="overlap"):
+        fit_score(frame, ["x"], "y", train, seed=0, test=np.arange(400) >= 250)

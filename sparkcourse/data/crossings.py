@@ -7,6 +7,9 @@ against a reference. Impacts add to the error; what happens between impacts is t
 makes three kinds of time-series problem out of one scenario:
 
 - ``"sequence"``: the error is the sum of the impacts so far. Only their order matters.
+
+Every impact moves the error by its logged magnitude times how squarely it hit (0.6 to 1.4,
+not logged), so no feature set explains the error exactly.
 - ``"history"``: the instrument heals: the error decays with time constant ``tau_hours`` (one
   per vehicle, see `healing_hours`). Order and elapsed time matter.
 - ``"forecast"``: the healing is solar powered: fast in sunshine, slow at night and under
@@ -30,6 +33,7 @@ IMPACT_CHANCE = 0.06  # per reading: about 17 impacts per crossing
 TAU_RANGE = (4.0, 12.0)  # hours: how fast an instrument heals (history)
 NIGHT_SHARE = 0.25  # forecast: share of the healing rate left at night and under full cloud
 NOISE = 0.05  # sd of the error measurement
+SQUARENESS = (0.6, 1.4)  # an impact's effect on the error, per unit of its logged magnitude
 LIMIT = 5.0  # recalibrate when the error exceeds this
 
 
@@ -76,6 +80,7 @@ def crossings(vehicles: int, seed: int, kind: str = "forecast") -> pd.DataFrame:
     ts = pd.DatetimeIndex(ts)
     hit = rng.random(ts.size) < IMPACT_CHANCE
     impact = np.where(hit, rng.exponential(1.0, ts.size).round(3), 0.0).reshape(vehicles, READINGS)
+    squareness = np.random.default_rng([seed, 3]).uniform(*SQUARENESS, impact.shape)  # not logged
     cloud = cloud_cover(seed).reindex(ts.floor("h")).to_numpy()
     rate = np.repeat(1 / healing_hours(vehicles, seed), READINGS).reshape(vehicles, READINGS)
     clear_sky = daylight(ts)
@@ -87,7 +92,7 @@ def crossings(vehicles: int, seed: int, kind: str = "forecast") -> pd.DataFrame:
     keep = np.exp(-rate * STEP_MINUTES / 60)  # share of the error left after one step
     error = np.zeros_like(impact)
     for k in range(READINGS):
-        error[:, k] = (error[:, k - 1] * keep[:, k] if k else 0) + impact[:, k]
+        error[:, k] = (error[:, k - 1] * keep[:, k] if k else 0) + impact[:, k] * squareness[:, k]
     measured = np.clip(error + rng.normal(0, NOISE, error.shape), 0, None).round(3)
     return pd.DataFrame({
         "vehicle_id": np.repeat(np.arange(vehicles), READINGS).astype("int64"),
