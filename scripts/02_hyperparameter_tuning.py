@@ -68,6 +68,7 @@ import pandas as pd
 
 from sparkcourse import check_int, check_number, record, seconds, setup_notebook
 from sparkcourse.exercises.tuning import check_best_run, check_parallelism, check_search_space
+from sparkcourse.spark import task_slots
 from sparkcourse.tracking import start_tracking
 from sparkcourse.tuning import quiet_tuning_libraries
 
@@ -81,7 +82,7 @@ trial_cost = run.scale.trial_cost if trial_cost < 0 else trial_cost
 tracking = start_tracking(run, "02-hyperparameter-tuning", tracking_uri)  # before Spark (see section 8)
 quiet_tuning_libraries()
 spark = run.spark()
-cores = spark.sparkContext.defaultParallelism
+cores = task_slots(spark)  # tasks Spark runs at once: its cores
 parallelism = parallelism or cores
 print(f"{max_evals} trials per search, {trial_cost:g} s extra work per trial, "
       f"{parallelism} at once on {cores} Spark cores\n{tracking.where}")
@@ -308,7 +309,7 @@ def tracked_search(name: str, trials, algo, log_after: bool = False) -> str:
 
 # %% tags=["nbval-ignore-output"]
 parallelisms = [p for p in (2, 4, 8, 16, 32, 64) if p < parallelism] + [parallelism]
-parent_ids, histories, seen, timings = {}, {}, {}, {}
+parent_ids, histories, seen = {}, {}, {}
 
 
 def timed_search(name: str, trials, log_after: bool = False):
@@ -317,15 +318,15 @@ def timed_search(name: str, trials, log_after: bool = False):
     histories[name], seen[name] = trials, proposer.seen
 
 
-timings[1] = seconds(partial(timed_search, "hyperopt Trials", Trials()))
-for p in parallelisms:
-    timings[p] = seconds(partial(timed_search, f"hyperopt SparkTrials({p})", SparkTrials(p)))
+sequential = seconds(partial(timed_search, "hyperopt Trials", Trials()))
+spark_seconds = {p: seconds(partial(timed_search, f"hyperopt SparkTrials({p})", SparkTrials(p)))
+                 for p in parallelisms}
 
-trial_seconds = timings[1] / max_evals  # one trial, run where no Spark is involved
-overheads = {p: trial_overhead(timings[p], max_evals, p, trial_seconds) for p in parallelisms}
+trial_seconds = sequential / max_evals  # one trial, run where no Spark is involved
+overheads = {p: trial_overhead(spark_seconds[p], max_evals, p, trial_seconds) for p in parallelisms}
 hyperopt_table = pd.DataFrame({
-    "seconds": timings.values(),
-    "speed-up": [timings[1] / t for t in timings.values()],
+    "seconds": [sequential, *spark_seconds.values()],
+    "speed-up": [1.0, *(sequential / t for t in spark_seconds.values())],
     "best error": [min(trials.losses()) for trials in histories.values()],
     "overhead per trial (s)": [np.nan] + list(overheads.values()),
 }, index=list(histories))
@@ -344,12 +345,12 @@ lean_name = f"hyperopt SparkTrials({parallelism}), logged after"
 lean_seconds = seconds(partial(timed_search, lean_name, SparkTrials(parallelism), log_after=True))
 overhead = trial_overhead(lean_seconds, max_evals, parallelism, trial_seconds)
 logged = overheads[parallelism]
-print(f"{lean_name}: {lean_seconds:.1f} s, {timings[1] / lean_seconds:.2f}x the speed of Trials")
+print(f"{lean_name}: {lean_seconds:.1f} s, {sequential / lean_seconds:.2f}x the speed of Trials")
 print(f"overhead per trial: {logged:.1f} s with MLflow on the workers = {logged - overhead:.1f} s of "
       f"MLflow set-up (avoidable) + {overhead:.1f} s of Spark (a job, a Python worker, polling)")
 best_crossover = crossover_cost(max_evals, parallelism, overhead)
 record(trial_seconds=trial_seconds, sparktrials_overhead_s=overhead, mlflow_setup_s=logged - overhead,
-       sparktrials_speedup=timings[1] / lean_seconds, crossover_trial_s=best_crossover)
+       sparktrials_speedup=sequential / lean_seconds, crossover_trial_s=best_crossover)
 
 # %% [markdown]
 # ## 5 · When do parallel trials pay off?
@@ -405,9 +406,9 @@ else:
 from sparkcourse.tuning import predicted_speedup
 
 costs = np.logspace(-1, 2.5, 200)  # seconds per trial, 0.1 s to about 5 minutes
-curves = [(max_evals, overheads[parallelism], timings[1] / timings[parallelism], trial_seconds,
+curves = [(max_evals, overheads[parallelism], sequential / spark_seconds[parallelism], trial_seconds,
            f"{max_evals} trials, MLflow on the workers"),
-          (max_evals, overhead, timings[1] / lean_seconds, trial_seconds,
+          (max_evals, overhead, sequential / lean_seconds, trial_seconds,
            f"{max_evals} trials, logged after")]
 if check is not None:
     curves.append((check_evals, overhead, speedup, heavy_trial, f"{check_evals} heavier trials (the test)"))
@@ -581,15 +582,15 @@ study = MlflowSparkStudy("optuna MlflowSparkStudy", MlflowStorage(tracking.exper
 optuna_seconds = seconds(partial(study.optimize, optuna_objective, n_trials=max_evals,
                                  n_jobs=parallelism))
 choices = pd.DataFrame({
-    "seconds": [timings[1], timings[parallelism], optuna_seconds],
-    "speed-up": [1, timings[1] / timings[parallelism], timings[1] / optuna_seconds],
+    "seconds": [sequential, spark_seconds[parallelism], optuna_seconds],
+    "speed-up": [1, sequential / spark_seconds[parallelism], sequential / optuna_seconds],
     "best error": [min(histories["hyperopt Trials"].losses()),
                    min(histories[f"hyperopt SparkTrials({parallelism})"].losses()),
                    study.best_value],
 }, index=["hyperopt Trials", f"hyperopt SparkTrials({parallelism})",
           f"optuna MlflowSparkStudy({parallelism})"])
 print(choices.round(3).to_string())
-record(optuna_speedup=timings[1] / optuna_seconds)
+record(optuna_speedup=sequential / optuna_seconds)
 
 # %% [markdown]
 # **Which to choose today:** for new work, **Optuna**. It is maintained, its study can be resumed

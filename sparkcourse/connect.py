@@ -10,17 +10,17 @@ Or from a shell: `python -m sparkcourse.connect` (`make connect`; Ctrl-C stops i
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from .cluster import free_port, spark_home
 from .packages import session_conf
 from .params import SCALES
 from .service import Service
-from .spark import course_conf, driver_address, resolve_master
+from .spark import course_conf, driver_address, port_open, resolve_master
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 HOST = "127.0.0.1"
@@ -42,15 +42,9 @@ def connect_server(master: str = "local[2]", port: int | None = None, scale: str
         command += ["--conf", f"{key}={value}"]
     command.append("spark-internal")  # the server's class is in Spark's own jars
 
-    def ready() -> bool:
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
     env = {"SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
            "SPARK_LOCAL_IP": driver_address(master)}  # where the cluster's executors reach it
+    ready = partial(port_open, (HOST, port), timeout=1)
     return Service("the Spark Connect server", command, ready, folder / "connect-server.log", env,
                    timeout, url=f"sc://{HOST}:{port}")
 

@@ -5,12 +5,14 @@ The JVM's stderr (banner, WARN lines) goes to a log file, never into notebook ce
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import sys
 import tempfile
+import urllib.request
 from functools import cache
 from pathlib import Path
 
@@ -53,30 +55,33 @@ def resolve_master(master: str) -> str:
     return master
 
 
-def standalone_addresses(master: str) -> list[tuple[str, int]]:
-    """(host, port) of each master in a `spark://h1:p1,h2:p2` URL (or of an `sc://` server)."""
+def server_addresses(master: str) -> list[tuple[str, int]]:
+    """(host, port) of each master in a `spark://h1:p1,h2:p2` URL, or of an `sc://` server."""
     hosts = master.removeprefix("spark://").removeprefix("sc://").split("/")[0].split(",")
     return [(host, int(port)) for host, port in (h.rsplit(":", 1) for h in hosts)]
+
+
+def port_open(address: tuple[str, int], timeout: float = 3.0) -> bool:
+    """True if something accepts TCP connections at (host, port)."""
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def master_reachable(master: str, timeout: float = 3.0) -> bool:
     """True if a standalone master accepts TCP connections (local masters always are)."""
     if not master.startswith("spark://"):
         return True
-    for address in standalone_addresses(master):
-        try:
-            with socket.create_connection(address, timeout=timeout):
-                return True
-        except OSError:
-            continue
-    return False
+    return any(port_open(address, timeout) for address in server_addresses(master))
 
 
 def _on_loopback(master: str) -> bool:
     if master.startswith("local"):
         return True
     if master.startswith(("spark://", "sc://")):
-        return all(h in ("127.0.0.1", "localhost") for h, _ in standalone_addresses(master))
+        return all(h in ("127.0.0.1", "localhost") for h, _ in server_addresses(master))
     return False
 
 
@@ -89,7 +94,7 @@ def driver_address(master: str) -> str:
         return configured
     if master.startswith(("spark://", "sc://")):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(standalone_addresses(master)[0])  # UDP: picks a route, sends nothing
+            probe.connect(server_addresses(master)[0])  # UDP: picks a route, sends nothing
             return probe.getsockname()[0]
     return socket.gethostbyname(socket.gethostname())
 
@@ -274,11 +279,8 @@ def connect_session(url: str, app_name: str, scale: Scale, conf: dict[str, str])
     run-time settings; one printed line names the settings the server must be started with."""
     from pyspark.sql import SparkSession
 
-    try:
-        socket.create_connection(standalone_addresses(url)[0], timeout=3).close()
-    except OSError:
-        raise SparkStartError(f"No Spark Connect server answers at {url}: is it running "
-                              "(`make connect`)?") from None
+    if not port_open(server_addresses(url)[0]):
+        raise SparkStartError(f"No Spark Connect server answers at {url}: is it running (`make connect`)?")
     session = SparkSession.builder.remote(url).appName(app_name).getOrCreate()
     if not (session.conf.get("spark.master", None) or "local").startswith("local"):
         session.addArtifacts(_package_zip(), pyfile=True)  # for executors on other machines
@@ -299,7 +301,10 @@ def task_slots(session) -> int:
     Under Spark Connect, which has no SparkContext, the server's `spark.default.parallelism`
     or local master says; one printed line tells when neither does."""
     if not is_connect(session):
-        return session.sparkContext.defaultParallelism
+        context = session.sparkContext
+        if context.master.startswith("spark://"):  # its defaultParallelism is at least 2
+            return _executor_cores(context) or context.defaultParallelism
+        return context.defaultParallelism
     configured = session.conf.get("spark.default.parallelism", None)
     if configured:
         return int(configured)
@@ -309,6 +314,20 @@ def task_slots(session) -> int:
     print("The Spark Connect server does not say how many tasks it runs at once: assuming 2 "
           "(start it with spark.default.parallelism set to its executors' cores).")
     return 2
+
+
+def _executor_cores(context) -> int | None:
+    """The cores of the executors registered so far, from Spark's monitoring API (None if the
+    UI is off or unreachable)."""
+    if not context.uiWebUrl:
+        return None
+    url = f"{context.uiWebUrl}/api/v1/applications/{context.applicationId}/executors"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            executors = json.load(response)
+    except (OSError, ValueError):
+        return None
+    return sum(executor["totalCores"] for executor in executors if executor["id"] != "driver") or None
 
 
 def _same_master(running: str, requested: str) -> bool:

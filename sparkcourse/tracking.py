@@ -75,6 +75,7 @@ def start_tracking(run, experiment: str, tracking_uri: str = "") -> Tracking:
                               folder / "server.log")
     uri = _server.url
     mlflow.set_tracking_uri(uri)
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # no link per run in the outputs
     where = f"MLflow tracking on a server this notebook started at {uri} (artifacts under data_root)"
     return Tracking(uri, mlflow.create_experiment(experiment), where)
 

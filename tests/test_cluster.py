@@ -121,17 +121,21 @@ def test_workers_see_the_data_root_but_not_the_drivers_folders(one_core_cluster,
     result = run_python(f"""
         import os
         from sparkcourse import get_spark
+        from sparkcourse.spark import task_slots
         spark = get_spark("{one_core_cluster.master_url}", log_file="jvm.log")
         folders = [{str(tmp_path)!r}, {str(ROOT / "datasets")!r}, {str(data_root)!r}]
         seen = spark.sparkContext.parallelize([0], 1).map(
             lambda _: [os.path.isdir(f) and len(os.listdir(f)) > 0 for f in folders]).first()
         executors = spark.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
         print(seen, sorted({{info.host() for info in executors}}))
+        print(task_slots(spark), spark.sparkContext.defaultParallelism)
     """, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
+    seen, slots = result.stdout.strip().splitlines()
+    assert slots == "1 2", "one core: one task slot, where defaultParallelism says at least 2"
     driver = one_core_cluster.master_url.removeprefix("spark://").rsplit(".", 1)[0] + ".1"
     cluster = one_core_cluster.master_url.removeprefix("spark://").split(":")[0]
-    assert result.stdout.strip() == f"[False, False, True] {sorted([driver, cluster])}"
+    assert seen == f"[False, False, True] {sorted([driver, cluster])}"
 
 
 @pytest.mark.slow

@@ -49,6 +49,7 @@ for answer in (None, expected, right, right.reset_index(), wrong):
     print(repr(check_promo_share(answer, sales, stores)))
 stores_sdf = spark.read.parquet("stores.parquet")
 for answer in (None, stores, stores_sdf.pandas_api(), stores_sdf.pandas_api(index_col="store_id"),
+               ps.read_parquet("stores.parquet", index_col="store_id"),
                stores_sdf.filter("store_id < 5").pandas_api(index_col="store_id")):
     print(repr(check_store_index(answer, stores)))
 """
@@ -64,5 +65,5 @@ def test_exercise_checks_with_pandas_on_spark(tmp_path):
     assert lines[5].startswith("… not attempted yet")
     assert "expected a pandas-on-Spark DataFrame" in lines[6]
     assert "pass index_col='store_id'" in lines[7]
-    assert lines[8] == "✔ correct"
-    assert "rows differ" in lines[9]
+    assert lines[8] == "✔ correct" and lines[9] == "✔ correct"  # two ways to set the index
+    assert "rows differ" in lines[10]

@@ -17,7 +17,9 @@ from sparkcourse.spark import (
     course_conf,
     get_spark,
     master_reachable,
+    port_open,
     resolve_master,
+    server_addresses,
     usable_cores,
 )
 
@@ -59,6 +61,15 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_port_open_tells_a_listening_port_from_a_closed_one():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert port_open(server.getsockname(), timeout=1)
+    assert not port_open(("127.0.0.1", closed_port()), timeout=1)
+    assert server_addresses("sc://127.0.0.1:15002/;user_id=a") == [("127.0.0.1", 15002)]
 
 
 def test_unreachable_master_is_one_line():
