@@ -67,6 +67,7 @@ class Service:
             pass
         _signal_group(self.process.pid, signal.SIGKILL)  # what ignored SIGTERM
         self.process.wait()
+        _wait_until_gone(self.process.pid)  # its children, reaped by init once orphaned
         self.process = None
         atexit.unregister(self.stop)
 
@@ -75,6 +76,17 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _wait_until_gone(group: int, timeout: float = 10) -> None:
+    """Return once no process of `group` is left (not even a zombie), or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def _signal_group(group: int, sig: int) -> None:
