@@ -366,7 +366,7 @@ for size in sizes:
 times = compare(list(datasets), {
     "pandas": lambda rows: pandas_features(datasets[rows]),
     "Spark": lambda rows: spark_features(datasets[rows]),
-}).rename_axis("events")
+}, repeat=run.scale.repeats).rename_axis("events")
 times["Spark speed-up"] = times["pandas"] / times["Spark"]  # below 1: Spark is slower
 display(times.round(2))
 plot_comparison(times[["pandas", "Spark"]], xlabel="events", title="Building the feature table")

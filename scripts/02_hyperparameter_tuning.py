@@ -366,7 +366,7 @@ record(trial_seconds=trial_seconds, sparktrials_overhead_s=overhead, mlflow_setu
 # many times the overhead.
 #
 # **Test the model where it was not fitted.** Take trials that cost twice the crossover of a
-# short search (`2 x parallelism` trials: two rounds), predict both wall times from the overhead
+# search of one round (`parallelism` trials at once), predict both wall times from the overhead
 # measured above, then run both searches:
 
 # %% tags=["nbval-ignore-output"]
@@ -380,7 +380,7 @@ def heavy_search(trials, extra: float) -> None:
          rstate=np.random.default_rng(run.seed), show_progressbar=False)
 
 
-check_evals = 2 * parallelism
+check_evals = parallelism  # one round
 check_crossover = crossover_cost(check_evals, parallelism, overhead)
 check = None
 if check_crossover is None:  # one task slot: no two trials ever run at once

@@ -299,7 +299,7 @@ check_promo_uplift(uplifts, UPLIFT_SCHEMA, sales)
 # times as many models per second as a loop. It also pays for every group: a shuffle, an Arrow
 # conversion in and out, Python workers. Whether it wins depends on **how much work one model
 # is**, so time both ways over a range of model costs, in this run (each time is the median of
-# three runs in which the loop and Spark take turns, after a warm-up run of each):
+# three runs in which the loop and Spark take turns; both warm up once, before the first):
 #
 # - the tiny OLS model, on all stores;
 # - the same model with extra CPU work per store (up to `model_cost` seconds), standing in for
@@ -313,14 +313,14 @@ subset_sdf = by_store.filter(F.col("store_id") < sweep_stores).cache()
 subset_sdf.count()
 
 
-def seconds_per_model(fit, schema: str, local: pd.DataFrame, distributed) -> dict:
+def seconds_per_model(fit, schema: str, local: pd.DataFrame, distributed, warm_up=None) -> dict:
     """Seconds per model of the pandas loop and of Spark, for the same function: the median
-    of 3 runs each, taking turns after a warm-up run."""
+    of `run.scale.repeats` runs each (3 at `small`), taking turns."""
     models = local.store_id.nunique()
     median = interleaved_seconds({
         "pandas loop": lambda: pandas_loop(local, fit),
         "Spark": lambda: distributed.groupBy("store_id").applyInPandas(fit, schema).collect(),
-    }, repeat=3)
+    }, repeat=run.scale.repeats, warm_up=warm_up)
     return {"models": models} | {way: took / models for way, took in median.items()}
 
 
@@ -328,8 +328,9 @@ timings = {"OLS, all stores": seconds_per_model(ols_coefficients, COEFFICIENTS_S
 for cost in (0, model_cost / 10, model_cost / 3, model_cost):
     costly = with_cost(ols_coefficients, cost)
     timings[f"OLS + {cost * 1000:.0f} ms"] = seconds_per_model(costly, COEFFICIENTS_SCHEMA, subset,
-                                                               subset_sdf)
-timings["50 boosted trees"] = seconds_per_model(boosted_trees, TREE_SCHEMA, subset, subset_sdf)
+                                                               subset_sdf, warm_up=False)
+timings["50 boosted trees"] = seconds_per_model(boosted_trees, TREE_SCHEMA, subset, subset_sdf,
+                                               warm_up=False)
 throughput = pd.DataFrame(timings).T
 throughput["work_ms"] = throughput["pandas loop"] * 1000  # one model's work on one core
 throughput["pandas models/s"] = 1 / throughput["pandas loop"]

@@ -287,7 +287,7 @@ for stores in (n_stores, 10 * n_stores):
     sizes[len(pd.read_parquet(paths[0], columns=["week"]))] = paths
 engines = {"pandas": lambda rows: region_report(pd, *sizes[rows]),
            "pandas API on Spark": lambda rows: region_report(ps, *sizes[rows]).to_pandas()}
-report_seconds = compare(list(sizes), engines)
+report_seconds = compare(list(sizes), engines, repeat=run.scale.repeats)
 print(report_seconds.round(2).to_string())
 print(verdict(report_seconds, "pandas", "pandas API on Spark"))
 ratios = report_seconds["pandas"] / report_seconds["pandas API on Spark"]

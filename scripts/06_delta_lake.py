@@ -562,8 +562,8 @@ def sensor_means(number: int):
         "sensor").avg("value").collect()
 
 
-sensor_means(0)()  # once to warm up
-timing = interleaved_seconds({"small files": sensor_means(0), "compacted": sensor_means(1)}, repeat=3)
+timing = interleaved_seconds({"small files": sensor_means(0), "compacted": sensor_means(1)},
+                             repeat=run.scale.repeats)
 print(f"small files: {timing['small files']:.2f} s, compacted: {timing['compacted']:.2f} s "
       f"({timing['small files'] / timing['compacted']:.1f}x faster)")
 record(compaction_speedup=timing["small files"] / timing["compacted"])

@@ -674,7 +674,8 @@ def summary_with(engine: str, rows: int):
 
 
 summary_seconds = compare(list(subsets), {"pandas": lambda rows: summary_with("pandas", rows),
-                                          "Spark": lambda rows: summary_with("Spark", rows)})
+                                          "Spark": lambda rows: summary_with("Spark", rows)},
+                          repeat=run.scale.repeats)
 print(summary_seconds.round(2).to_string())
 print(verdict(summary_seconds, "pandas", "Spark", unit="claims"))
 ratios = summary_seconds["pandas"] / summary_seconds["Spark"]

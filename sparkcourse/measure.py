@@ -30,12 +30,18 @@ def _turns(names: list[str], repeat: int) -> list[list[str]]:
     return [names[i % len(names):] + names[:i % len(names)] for i in range(repeat)]
 
 
+def _warms_up(warm_up: bool | None, repeat: int) -> bool:
+    """By default a measurement warms up; a single run (`repeat=1`, as at the tests' `ci` scale)
+    is a smoke test of the code, not a measurement, and does not."""
+    return repeat > 1 if warm_up is None else warm_up
+
+
 def timed_rounds(ways: dict[str, Callable[[], object]], repeat: int = 3,
-                 warm_up: bool = True) -> dict[str, list[float]]:
+                 warm_up: bool | None = None) -> dict[str, list[float]]:
     """Every way's wall times over `repeat` rounds. Each way first runs once untimed (imports,
-    caches and the JVM's compiler warm up), then the ways take turns in a rotating order, so
-    that a slow spell of the machine falls on all of them alike."""
-    if warm_up:
+    caches and the JVM's compiler warm up; see `_warms_up`), then the ways take turns in a
+    rotating order, so that a slow spell of the machine falls on all of them alike."""
+    if _warms_up(warm_up, repeat):
         for work in ways.values():
             work()
     times: dict[str, list[float]] = {name: [] for name in ways}
@@ -46,20 +52,20 @@ def timed_rounds(ways: dict[str, Callable[[], object]], repeat: int = 3,
 
 
 def interleaved_seconds(ways: dict[str, Callable[[], object]], repeat: int = 3,
-                        warm_up: bool = True) -> dict[str, float]:
+                        warm_up: bool | None = None) -> dict[str, float]:
     """Median wall time of each way over interleaved rounds (see `timed_rounds`)."""
     return {name: statistics.median(values)
             for name, values in timed_rounds(ways, repeat, warm_up).items()}
 
 
 def compare(sizes: Sequence[int], ways: dict[str, Callable[[int], object]], repeat: int = 3,
-            warm_up: bool = True) -> pd.DataFrame:
+            warm_up: bool | None = None) -> pd.DataFrame:
     """Median seconds of each way at each size: rows are sizes, columns are ways.
 
     Each way first runs once untimed at the smallest size; then at each size the ways take
     turns `repeat` times in a rotating order (see `timed_rounds`). How far the repeats of a
     cell lie apart, relative to their median, is in `table.attrs["spread"]` (same shape)."""
-    if warm_up:
+    if _warms_up(warm_up, repeat):
         for way in ways.values():
             way(min(sizes))
     medians, spreads = {}, {}
@@ -79,8 +85,8 @@ def compare(sizes: Sequence[int], ways: dict[str, Callable[[int], object]], repe
 def spread_note(table: pd.DataFrame) -> str:
     """One line on how much the repeats behind `table` (from `compare`) agree."""
     spread = table.attrs.get("spread")
-    if not spread:
-        return "One run per cell: no spread measured."
+    if not spread or table.attrs.get("repeat") == 1:
+        return "One run per cell, without a warm-up: no spread measured."
     worst = max(value for column in spread.values() for value in column.values())
     return (f"Medians of {table.attrs['repeat']} interleaved runs after a warm-up; the runs of "
             f"one cell lie within {worst:.0%} of their median.")

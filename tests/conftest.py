@@ -6,7 +6,7 @@ sys.path.insert(0, str(ROOT / "ci"))
 
 # The longest tests start first, so that two test workers end together (`make test`, which
 # hands tests out one at a time).
-LONGEST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "test_delta.py::")  # longest first
+LONGEST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "[04_many_models]")  # longest first
 
 
 def pytest_collection_modifyitems(items):

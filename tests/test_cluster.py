@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from isolation import Isolation, IsolationUnavailable
 from notebooks import KERNEL, ROOT, WORKSHOPS, course_notebooks, execute, read, runs_under_connect
-from test_notebooks import assert_clean_outputs, check_feedback, output_text
+from test_notebooks import assert_clean_outputs, assert_nothing_left_beside, check_feedback, output_text
 from test_spark import run_python
 
 from sparkcourse.cluster import LocalCluster
@@ -92,6 +92,8 @@ def run_student(source, cluster, tmp_path, data_root, **parameters) -> tuple:
                   **parameters}
     executed = execute(source, tmp_path / source.name, parameters, cwd=tmp_path, kernel=KERNEL)
     assert_clean_outputs(executed)
+    server_folder = ["connect"] if parameters["spark_master"].startswith("sc://") else []
+    assert_nothing_left_beside(tmp_path / source.name, *server_folder)
     feedback = check_feedback(executed)
     assert feedback and all(text.startswith("… not attempted yet") for text in feedback)
     return executed, "".join(output_text(o) for c in executed.cells for o in c.get("outputs", []))

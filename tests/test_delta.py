@@ -1,23 +1,25 @@
 """Delta Lake on Spark (workshop 06): the package cache, the helpers and the exercise checks.
 
-One Spark session (local[1], in a subprocess) answers the exercise checks wrongly, then rightly,
-and prints what they said as JSON; the expectations below read their part. What the lesson shows
-itself (concurrent writers, schema enforcement and evolution, CHECK violations, MERGE, the change
-data feed, history, time travel, Z-order, VACUUM, streaming exactly once) is checked by workshop
-06's own run against its committed outputs, and by its student version on a cluster. Offline
-start-up is tested without starting Spark."""
+The checks' every wrong answer is tested on a fake of the few Delta calls they make (FakeDelta);
+their right answers and Delta itself are checked by workshop 06's own run against its committed
+outputs, and the student version ("not attempted") on a cluster. What the lesson shows itself
+(concurrent writers, schema enforcement and evolution, CHECK violations, MERGE, the change data
+feed, history, time travel, Z-order, VACUUM, streaming exactly once) is checked by those runs too.
+Offline start-up is tested without starting Spark."""
 
-import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
-from test_spark import run_python
 
 from sparkcourse import get_spark
+from sparkcourse.data.subscriptions import apply_feed, change_feed, newcomers, subscriber_months
 from sparkcourse.delta import _compact, subfolder
+from sparkcourse.exercises import NOT_ATTEMPTED
+from sparkcourse.exercises.delta import CONSTRAINT, check_constraint, check_merge, check_restore, constraints
 from sparkcourse.packages import (
     MAVEN_PACKAGES,
     MissingPackageError,
@@ -29,125 +31,161 @@ from sparkcourse.packages import (
 from sparkcourse.params import CourseError, ParameterError
 from sparkcourse.spark import SparkStartError, require_packages
 
-ROOT = Path(__file__).resolve().parents[1]
 
-SCENARIOS = r'''
-import json
-from pathlib import Path
+class FakeDelta:
+    """The few Delta Lake calls the exercise checks make, on pandas frames: tables with versions,
+    a history, and CHECK constraints (a SQL text and the Python rule it stands for) that refuse
+    a write as Delta does. Delta itself answers the checks in workshop 06's own runs; this tests
+    every wrong answer a learner may give, in milliseconds."""
 
-from sparkcourse import get_spark
-from sparkcourse.data.subscriptions import apply_feed, change_feed, newcomers, subscriber_months
-from sparkcourse.delta import catalog_conf, reset_catalog, version
-from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore, constraints
-from sparkcourse.notebook import quiet_python
+    def __init__(self, **tables: pd.DataFrame):
+        self.versions = {name: [frame] for name, frame in tables.items()}
+        self.operations = {name: ["CREATE TABLE AS SELECT"] for name in tables}
+        self.rules = {name: {} for name in tables}
+        self.read = self
 
-quiet_python()
-folder = Path("tables").absolute()
-folder.mkdir()
-spark = get_spark("local[1]", "delta-tests", log_file="jvm.log", conf=catalog_conf(folder),
-                  packages=("delta",))
-reset_catalog(spark, folder)
-seen = {}
-data = subscriber_months(2000, seed=5)
-month = data.months[0]
-spark.createDataFrame(month).write.format("delta").saveAsTable("subscribers")
+    def commit(self, table: str, frame: pd.DataFrame, operation: str) -> None:
+        self.versions[table].append(frame.reset_index(drop=True))
+        self.operations[table].append(operation)
 
-# The constraint check: a loose rule, a strict one, the right one.
-good, bad = month.head(3).assign(age=[18, 60, 120]), month.head(4).assign(age=[0, 17, 121, 250])
-rows = spark.table("subscribers").count()
-feedback = [repr(check_constraint(spark, "subscribers", bad, good, before={}))]
-spark.sql("ALTER TABLE subscribers ADD CONSTRAINT positive_age CHECK (age > 0)")
-feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before={})))
-loose = constraints(spark, "subscribers")
-spark.sql("ALTER TABLE subscribers ADD CONSTRAINT too_strict CHECK (age BETWEEN 18 AND 119)")
-feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
-spark.sql("ALTER TABLE subscribers DROP CONSTRAINT too_strict")
-spark.sql("ALTER TABLE subscribers ADD CONSTRAINT adult CHECK (age BETWEEN 18 AND 120)")
-feedback.append(repr(check_constraint(spark, "subscribers", bad, good, before=loose)))
-seen["constraint_feedback"] = feedback
-seen["rows_unchanged"] = spark.table("subscribers").count() == rows
-seen["tables"] = sorted(t.name for t in spark.catalog.listTables())
+    def add_constraint(self, table: str, name: str, sql: str, rule) -> None:
+        self.rules[table][name] = (sql, rule)
+        self.commit(table, self.versions[table][-1], "ADD CONSTRAINT")
 
-# The MERGE check: nothing yet, updates only, the whole feed.
-spark.sql("CREATE TABLE crm USING delta TBLPROPERTIES (delta.enableChangeDataFeed = true, "
-          "delta.enableDeletionVectors = true) AS SELECT * FROM subscribers")
-current = spark.table("crm").toPandas()
-feed = change_feed(current, seed=1, updates=12, deletes=4, inserts=6,
-                   new_customers=newcomers(6, seed=2, first_id=10_000))
-expected = apply_feed(current, feed)
-merge = ["not yet: " + repr(check_merge(spark, "crm", expected, version_before=0))]
-spark.createDataFrame(feed[feed.op == "update"]).createOrReplaceTempView("updates_only")
-spark.sql("MERGE INTO crm t USING updates_only s ON t.customer_id = s.customer_id "
-          "WHEN MATCHED THEN UPDATE SET *")
-merge.append("updates only: " + repr(check_merge(spark, "crm", expected, version_before=0)))
-spark.sql("RESTORE TABLE crm TO VERSION AS OF 0")
-restored = version(spark, "crm")
-spark.createDataFrame(feed).createOrReplaceTempView("feed")
-spark.sql("""MERGE INTO crm t USING feed s ON t.customer_id = s.customer_id
-WHEN MATCHED AND s.op = 'delete' THEN DELETE WHEN MATCHED AND s.op = 'update' THEN UPDATE SET *
-WHEN NOT MATCHED AND s.op = 'insert' THEN INSERT *""")
-merge.append("whole feed: " + repr(check_merge(spark, "crm", expected, version_before=restored)))
-seen["merge"] = merge
+    def drop_constraint(self, table: str, name: str) -> None:
+        del self.rules[table][name]
+        self.commit(table, self.versions[table][-1], "DROP CONSTRAINT")
 
-# The RESTORE check.
-spark.createDataFrame(month.head(50)).write.format("delta").mode("append").saveAsTable("subscribers")
-bad_version = version(spark, "subscribers")
-restore = [repr(check_restore(spark, "subscribers", None, bad_version)),
-           repr(check_restore(spark, "subscribers", bad_version - 2, bad_version)),
-           repr(check_restore(spark, "subscribers", bad_version - 1, bad_version))]
-spark.sql(f"RESTORE TABLE subscribers TO VERSION AS OF {bad_version - 1}")
-restore.append(repr(check_restore(spark, "subscribers", bad_version - 1, bad_version)))
-seen["restore"] = restore
+    def sql(self, statement: str):
+        words = statement.split()
+        if statement.startswith("SHOW TBLPROPERTIES"):
+            rules = self.rules[words[2]].items()
+            return Rows([Row(key=CONSTRAINT + name, value=sql) for name, (sql, _) in rules])
+        if statement.startswith("CREATE OR REPLACE TABLE"):  # ... SHALLOW CLONE source
+            clone, source = words[4], words[-1]
+            self.versions[clone], self.operations[clone] = [self.versions[source][-1]], ["CLONE"]
+            self.rules[clone] = dict(self.rules[source])
+        elif statement.startswith("DROP TABLE IF EXISTS"):
+            for store in (self.versions, self.operations, self.rules):
+                store.pop(words[-1], None)
+        elif statement.startswith("DESCRIBE HISTORY"):
+            operations = self.operations[words[2]]
+            newest = [Row(version=v, operation=operations[v]) for v in reversed(range(len(operations)))]
+            return Rows(newest[:int(words[-1])] if "LIMIT" in words else newest)
+        else:
+            raise AssertionError(f"not faked: {statement}")
+        return Rows([])
 
-seen["all_tables"] = sorted(table.name for table in spark.catalog.listTables() if not table.isTemporary)
-seen["java_options"] = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
-seen["derby_log"] = {"cwd": Path("derby.log").exists(), "folder": (folder / "derby.log").exists()}
-print(json.dumps(seen))
-'''
+    def createDataFrame(self, rows: pd.DataFrame):  # noqa: N802 - Spark's name
+        return Writer(self, rows)
+
+    def table(self, name: str, version: int | None = None):
+        return Frame(self.versions[name][-1 if version is None else version])
+
+    def option(self, key: str, version: int):  # spark.read.option("versionAsOf", v).table(name)
+        return Versioned(lambda name: self.table(name, version))
 
 
-def expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(seen):
-    not_yet, loose, strict, right = seen["constraint_feedback"]
-    assert not_yet.startswith("… not attempted yet")
-    assert loose.startswith("✘") and "121, 250" in loose and "17" in loose  # age > 0 lets them through
-    assert strict.startswith("✘") and "too strict" in strict
-    assert right.startswith("✔ correct")
-    assert seen["rows_unchanged"] and "subscribers_constraint_check" not in seen["tables"]
+class Row(SimpleNamespace):
+    pass
 
 
-def expect_merge_check_names_what_is_missing(seen):
-    not_yet, updates_only, whole = seen["merge"]
-    assert "not attempted" in not_yet
-    assert "customers missing" in updates_only
-    assert whole.endswith("✔ correct")
+class Rows(list):
+    def collect(self):
+        return list(self)
+
+    def first(self):
+        return self[0]
 
 
-def expect_restore_check_names_the_version(seen):
-    none, wrong, not_restored, restored = seen["restore"]
-    assert none.startswith("… not attempted") and "not the one just before" in wrong
-    assert "not a RESTORE" in not_restored and restored.startswith("✔ correct")
+class Frame(SimpleNamespace):
+    def __init__(self, frame):
+        super().__init__(frame=frame)
+
+    def toPandas(self):  # noqa: N802 - Spark's name
+        return self.frame.copy()
 
 
-def expect_the_catalog_lives_in_the_notebooks_folder(seen):
-    assert "log4j2.properties" in seen["java_options"] and "derby.stream.error.file" in seen["java_options"]
-    assert seen["derby_log"] == {"cwd": False, "folder": True}
-    assert seen["all_tables"] == ["crm", "subscribers"]
+class Versioned(SimpleNamespace):
+    def __init__(self, table):
+        super().__init__(table=table)
 
 
-@pytest.mark.slow
-def test_delta_on_spark(tmp_path, subtests):
-    """One Spark run of the scenarios (a fixture shared by several tests would run once per
-    pytest-xdist worker), then each expectation as a subtest of its own."""
-    result = run_python(SCENARIOS, cwd=tmp_path, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr == "", result.stderr[-3000:]  # quiet: nothing reaches a notebook cell
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    for expectation in (expect_constraint_check_accepts_only_a_rule_that_stops_every_bad_row,
-                        expect_merge_check_names_what_is_missing,
-                        expect_restore_check_names_the_version,
-                        expect_the_catalog_lives_in_the_notebooks_folder):
-        with subtests.test(expectation.__name__):
-            expectation(seen)
+class Writer:
+    def __init__(self, spark: FakeDelta, rows: pd.DataFrame):
+        self.spark, self.rows = spark, rows
+        self.write = self
+
+    def format(self, _):
+        return self
+
+    def mode(self, _):
+        return self
+
+    def saveAsTable(self, table: str) -> None:  # noqa: N802 - Spark's name
+        for name, (sql, rule) in self.spark.rules[table].items():
+            broken = self.rows[~self.rows.apply(rule, axis=1)]
+            if len(broken):
+                raise RuntimeError(f"[DELTA_VIOLATE_CONSTRAINT_WITH_VALUES] CHECK constraint {name} ({sql}) "
+                                   f"violated by row with values:\n - age : {broken.age.iloc[0]}")
+        current = self.spark.versions[table][-1]
+        self.spark.commit(table, pd.concat([current, self.rows]), "WRITE")
+
+
+@pytest.fixture
+def month():
+    return subscriber_months(300, seed=5).months[0]
+
+
+def test_constraint_check_accepts_only_a_rule_that_stops_every_bad_row(month):
+    spark = FakeDelta(subscribers=month)
+    good, bad = month.head(3).assign(age=[18, 60, 120]), month.head(4).assign(age=[0, 17, 121, 250])
+    assert check_constraint(spark, "subscribers", bad, good, before={}) == NOT_ATTEMPTED
+    spark.add_constraint("subscribers", "positive_age", "age > 0", lambda row: row.age > 0)
+    loose = check_constraint(spark, "subscribers", bad, good, before={})
+    assert loose.status == "hint" and "age 17, 121, 250 got through" in loose.message
+    before = constraints(spark, "subscribers")
+    assert before == {"positive_age": "age > 0"}
+    spark.add_constraint("subscribers", "too_strict", "age BETWEEN 18 AND 119",
+                         lambda row: 18 <= row.age <= 119)
+    strict = check_constraint(spark, "subscribers", bad, good, before=before)
+    assert strict.status == "hint" and "too strict" in strict.message
+    spark.drop_constraint("subscribers", "too_strict")
+    spark.add_constraint("subscribers", "adult", "age BETWEEN 18 AND 120", lambda row: 18 <= row.age <= 120)
+    assert check_constraint(spark, "subscribers", bad, good, before=before).correct
+    assert len(spark.table("subscribers").toPandas()) == len(month), "the checks wrote to a clone"
+    assert set(spark.versions) == {"subscribers"}, "the clone is dropped"
+
+
+def test_merge_check_names_what_is_missing(month):
+    spark = FakeDelta(crm=month)
+    feed = change_feed(month, seed=1, updates=12, deletes=4, inserts=6,
+                       new_customers=newcomers(6, seed=2, first_id=10_000))
+    expected = apply_feed(month, feed)
+    assert check_merge(spark, "crm", expected, version_before=0) == NOT_ATTEMPTED
+    spark.commit("crm", month.head(10), "DELETE")
+    assert "no MERGE commit since version 0" in check_merge(spark, "crm", expected, version_before=0).message
+    spark.commit("crm", apply_feed(month, feed[feed.op == "update"]), "MERGE")
+    assert "customers missing" in check_merge(spark, "crm", expected, version_before=1).message
+    spark.commit("crm", expected.assign(op="insert"), "MERGE")
+    assert "do not insert the `op` column" in check_merge(spark, "crm", expected, version_before=2).message
+    spark.commit("crm", expected.assign(monthly_fee=expected.monthly_fee + 1), "MERGE")
+    assert "some values differ" in check_merge(spark, "crm", expected, version_before=3).message
+    spark.commit("crm", expected.sample(frac=1, random_state=0), "MERGE")
+    assert check_merge(spark, "crm", expected, version_before=4).correct  # in any row order
+
+
+def test_restore_check_names_the_version(month):
+    spark = FakeDelta(subscribers=month)
+    spark.commit("subscribers", pd.concat([month, month.head(50)]), "WRITE")  # the bad write: version 1
+    assert check_restore(spark, "subscribers", None, 1) == NOT_ATTEMPTED
+    assert "not the one just before" in check_restore(spark, "subscribers", 1, 1).message
+    assert "not a RESTORE" in check_restore(spark, "subscribers", 0, 1).message
+    spark.commit("subscribers", month.head(5), "RESTORE")
+    assert "rows differ from version 0" in check_restore(spark, "subscribers", 0, 1).message
+    spark.commit("subscribers", month, "RESTORE")
+    restored = check_restore(spark, "subscribers", 0, 1)
+    assert restored.correct and restored.message.startswith("version 3 holds the rows of version 0")
 
 
 def test_missing_package_cache_is_one_line_before_any_jvm(tmp_path, monkeypatch):

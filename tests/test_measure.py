@@ -69,6 +69,16 @@ def test_compare_reports_the_median_and_the_spread(monkeypatch):
     assert "Medians of 3 interleaved runs" in verdict(table, "a", "b")
 
 
+def test_a_single_run_is_a_smoke_test_without_warm_up():
+    calls = []
+    table = compare([1, 2], {"a": lambda n: calls.append(n)}, repeat=1)
+    assert calls == [1, 2]  # no untimed run first
+    assert spread_note(table) == "One run per cell, without a warm-up: no spread measured."
+    calls.clear()
+    interleaved_seconds({"a": lambda: calls.append(0)}, repeat=1, warm_up=True)
+    assert calls == [0, 0]  # asked for: it warms up
+
+
 def test_interleaved_seconds_gives_no_way_the_first_turn_every_time():
     first = []
     ways = {name: (lambda name=name: first.append(name)) for name in "abc"}

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import papermill
 import pytest
@@ -61,6 +62,13 @@ def assert_clean_outputs(notebook):
         for output in cell.outputs:
             assert output.output_type != "error", f"error in: {cell.source[:80]}"
             assert output.get("name") != "stderr", f"stderr in: {cell.source[:80]}\n{output.text}"
+
+
+def assert_nothing_left_beside(notebook: Path, *allowed: str) -> None:
+    """A run keeps its files in its work folder: nothing else (derby.log, metastore_db,
+    spark-warehouse, a stray download) appears next to the executed notebook."""
+    left = sorted(path.name for path in notebook.parent.iterdir())
+    assert left == sorted([notebook.name, "work", *allowed]), f"files left beside {notebook.name}: {left}"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -135,6 +143,7 @@ def test_solution_runs_once_within_budget_to_the_committed_outputs(name, tmp_pat
                        {"scale": "small", "spark_master": GOLDEN_MASTER}, cwd=tmp_path, kernel=KERNEL)
     took = time.perf_counter() - start
     assert_clean_outputs(executed)
+    assert_nothing_left_beside(tmp_path / name)
     assert all(text.startswith("✔ correct") for text in check_feedback(executed))
     assert read_metrics(executed), "record() the notebook's key numbers for the course report"
     nbval = nbval_replay(SOLUTIONS / name, tmp_path / name)
