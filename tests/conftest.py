@@ -5,13 +5,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ci"))
 
 # The longest tests start first, so that two test workers end together (`make test`, which
-# hands tests out one at a time).
-LONGEST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "[04_many_models]")  # longest first
+# hands tests out one at a time); then those that need their test worker's cluster core, before
+# the notebooks under Spark Connect hold it (test_cluster's SharedConnectServer).
+FIRST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "test_cluster.py::test_workers_",
+         "[04_many_models]")
 
 
 def pytest_collection_modifyitems(items):
     def rank(item) -> tuple[int, bool]:
-        longest = next((i for i, part in enumerate(LONGEST) if part in item.nodeid), len(LONGEST))
+        longest = next((i for i, part in enumerate(FIRST) if part in item.nodeid), len(FIRST))
         return longest, item.get_closest_marker("slow") is None
 
     items.sort(key=rank)

@@ -6,7 +6,8 @@ Where the machine cannot make namespaces, the tests warn and use a cluster on 12
 Workshop 03 trains with Horovod there too where Horovod is built (`make horovod`; `make
 test-horovod` builds it, then runs that test).
 The notebooks that declare Spark Connect support run as clients of a Connect server that drives
-the same cluster. The solutions run at `small` in test_notebooks.
+the same cluster, one server per test worker, shared by those notebooks. The solutions run at
+`small` in test_notebooks.
 
 Never more task slots than cores (`make test`):
 - most notebooks run two at a time, each on the cluster of its own test worker: one Spark worker
@@ -73,9 +74,46 @@ def hidden_from_workers(tmp_path_factory) -> list[Path]:
 
 
 @pytest.fixture(scope="session")  # one per test worker, however pytest-xdist orders the tests
-def one_core_cluster(tmp_path_factory, data_root):
+def worker_cluster(tmp_path_factory, data_root):
     index = 1 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     yield from start_cluster(1, index, data_root, hidden_from_workers(tmp_path_factory))
+
+
+class SharedConnectServer:
+    """One Spark Connect server per test worker, the driver of its one-core cluster, shared by the
+    notebooks that declare Connect support (each notebook gets a session of its own). Its JVMs, the
+    driver and the executor, stay warm from one notebook to the next: a server per notebook paid
+    their start and the compiler's warm-up every time. While it runs it holds the cluster's only
+    core, so a test that needs that core stops it first (`release`); the tests' longest-first order
+    (conftest) runs the classic notebooks first, so it starts about once per test worker."""
+
+    def __init__(self, master: str, folder: Path):
+        self.master, self.folder, self.server = master, folder, None
+
+    def url(self) -> str:
+        if self.server is None or not self.server.running():
+            self.server = connect_server(self.master, scale="ci", folder=self.folder,
+                                         conf={"spark.default.parallelism": "1"}).start()
+        return self.server.url
+
+    def release(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture(scope="session")
+def shared_connect(worker_cluster, tmp_path_factory):
+    shared = SharedConnectServer(worker_cluster.master_url, tmp_path_factory.mktemp("connect"))
+    yield shared
+    shared.release()
+
+
+@pytest.fixture
+def one_core_cluster(worker_cluster, shared_connect):
+    """The test worker's cluster, its only core free (the shared Connect server stopped)."""
+    shared_connect.release()
+    return worker_cluster
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +130,7 @@ def run_student(source, cluster, tmp_path, data_root, **parameters) -> tuple:
                   **parameters}
     executed = execute(source, tmp_path / source.name, parameters, cwd=tmp_path, kernel=KERNEL)
     assert_clean_outputs(executed)
-    server_folder = ["connect"] if parameters["spark_master"].startswith("sc://") else []
-    assert_nothing_left_beside(tmp_path / source.name, *server_folder)
+    assert_nothing_left_beside(tmp_path / source.name)
     feedback = check_feedback(executed)
     assert feedback and all(text.startswith("… not attempted yet") for text in feedback)
     return executed, "".join(output_text(o) for c in executed.cells for o in c.get("outputs", []))
@@ -102,18 +139,18 @@ def run_student(source, cluster, tmp_path, data_root, **parameters) -> tuple:
 @pytest.mark.slow
 @pytest.mark.parametrize("source", [path for path in NOTEBOOKS if path.stem != HOROVOD],
                          ids=lambda path: path.stem)
-def test_student_notebook_runs_on_a_one_core_cluster(source, one_core_cluster, tmp_path, data_root):
-    """A notebook that declares Spark Connect support runs as a Connect client: a Connect server,
-    started for it on this host, is the driver of the isolated cluster (and then lets go of its
-    only core). The others run as classic drivers."""
+def test_student_notebook_runs_on_a_one_core_cluster(source, worker_cluster, shared_connect, tmp_path,
+                                                     data_root):
+    """A notebook that declares Spark Connect support runs as a Connect client: its driver is the
+    test worker's shared Connect server on this host (SharedConnectServer), which drives the
+    isolated cluster. The others run as classic drivers."""
     if runs_under_connect(read(source)):
-        with connect_server(one_core_cluster.master_url, scale="ci", folder=tmp_path / "connect",
-                            conf={"spark.default.parallelism": "1"}) as server:
-            _, text = run_student(source, one_core_cluster, tmp_path, data_root, spark_master=server.url)
+        _, text = run_student(source, worker_cluster, tmp_path, data_root, spark_master=shared_connect.url())
     else:
-        _, text = run_student(source, one_core_cluster, tmp_path, data_root)
+        shared_connect.release()
+        _, text = run_student(source, worker_cluster, tmp_path, data_root)
     if source.name.startswith("00"):
-        assert f"on {one_core_cluster.master_url} with 1 parallel tasks" in text
+        assert f"on {worker_cluster.master_url} with 1 parallel tasks" in text
 
 
 @pytest.mark.slow
