@@ -20,7 +20,7 @@ from .cluster import free_port, spark_home
 from .packages import session_conf
 from .params import SCALES
 from .service import Service
-from .spark import course_conf, driver_address, port_open, resolve_master
+from .spark import WAREHOUSE, course_conf, driver_address, port_open, resolve_master
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 HOST = "127.0.0.1"
@@ -35,6 +35,7 @@ def connect_server(master: str = "local[2]", port: int | None = None, scale: str
     port, master = port or free_port(), resolve_master(master)
     folder = Path(folder or tempfile.mkdtemp(prefix="spark-connect-"))
     settings = course_conf(master, "Spark Connect server", SCALES[scale]) | session_conf(packages)
+    settings[WAREHOUSE] = str(folder / "warehouse")  # not the caller's working folder
     settings |= (conf or {}) | {"spark.connect.grpc.binding.address": HOST,
                                 "spark.connect.grpc.binding.port": str(port)}
     command = [str(spark_home() / "bin" / "spark-submit"), "--class", SERVER_CLASS]

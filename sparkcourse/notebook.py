@@ -56,7 +56,7 @@ class Run:
         from .spark import get_spark
 
         return get_spark(self.master, self.name, self.scale, self.work / "spark-jvm.log",
-                         conf or None, packages, self.worker_python)
+                         conf or None, packages, self.worker_python, warehouse=self.path("warehouse"))
 
 
 def setup_notebook(

@@ -49,7 +49,7 @@ SCALES = _table(
     #   users, max evals, trial cost, digit copies, subscribers, small files, stores, sweep stores,
     #   pandas stores, claims, vehicles, people
     ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g", 1,
-     300, 4, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000),
+     300, 2, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000),
     ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g", 3,
      2_000, 8, 0.5, 1, 20_000, 100, 1_000, 100, 2_000, 2_000_000, 60, 1_000_000),
     ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g", 3,

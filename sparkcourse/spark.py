@@ -21,6 +21,7 @@ from .params import SCALES, CourseError, Scale, check_master
 
 CONF_DIR = Path(__file__).parent / "conf"
 JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+WAREHOUSE = "spark.sql.warehouse.dir"  # where managed tables go (a new session's setting)
 # The course's settings that a running session can take at run time (SQL settings).
 SESSION_SETTINGS = (
     "spark.sql.shuffle.partitions",
@@ -189,6 +190,7 @@ def get_spark(
     conf: dict[str, str] | None = None,
     packages: tuple[str, ...] = (),
     worker_python: str | None = None,
+    warehouse: str | None = None,
 ):
     """The notebook's SparkSession.
 
@@ -197,7 +199,9 @@ def get_spark(
     settings it can at run time, and one printed line names the rest and a different master.
     Otherwise a new one starts on `master` with the course's quiet settings, the packages from
     the course's cache, and `conf`; on a cluster, the workers run `worker_python` (default:
-    PYSPARK_PYTHON, else this kernel's Python). Failures raise SparkStartError with one line.
+    PYSPARK_PYTHON, else this kernel's Python), and managed tables go to `warehouse` (unless
+    `conf` says otherwise; Spark's default is the kernel's working folder, which executors on
+    other machines do not see). Failures raise SparkStartError with one line.
     """
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
@@ -225,6 +229,8 @@ def get_spark(
     python = _prepare_environment(master, worker_python)
     course, conf = course_conf(master, app_name, scale), conf or {}
     settings = course | session_conf(packages) | conf
+    if warehouse:
+        settings.setdefault(WAREHOUSE, warehouse)
     settings[JAVA_OPTIONS] = " ".join(filter(None, (course[JAVA_OPTIONS], conf.get(JAVA_OPTIONS))))
     spark_conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
     log_file = Path(log_file).absolute()

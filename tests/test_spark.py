@@ -93,9 +93,10 @@ def test_missing_java_is_one_line(monkeypatch, tmp_path):
 def test_session_is_quiet_logged_and_reused(tmp_path):
     result = run_python("""
         from sparkcourse import get_spark
-        spark = get_spark("local[1]", "quiet", log_file="logs/jvm.log")
+        spark = get_spark("local[1]", "quiet", log_file="logs/jvm.log", warehouse="shared/warehouse")
         numbers = spark.range(1000)
         assert numbers.groupBy(numbers.id % 7).count().count() == 7
+        numbers.write.saveAsTable("numbers")  # a managed table
         assert get_spark("local[1]") is spark
         print("ok")
     """, tmp_path)
@@ -103,6 +104,8 @@ def test_session_is_quiet_logged_and_reused(tmp_path):
     assert result.stdout == "ok\n"
     assert result.stderr == ""  # no banner, WARN line or progress bar reaches the notebook
     assert (tmp_path / "logs" / "jvm.log").stat().st_size > 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["logs", "shared"]  # no spark-warehouse
+    assert (tmp_path / "shared" / "warehouse" / "numbers").is_dir()
 
 
 def test_port_clash_is_one_readable_error(tmp_path):
