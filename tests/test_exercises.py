@@ -110,6 +110,11 @@ def test_search_space_check():
 
     assert check_search_space(None) == NOT_ATTEMPTED
     assert check_search_space(forest_space()).correct
+    listed = forest_space(  # another right answer: the allowed values listed, not stepped
+        n_estimators=hp.choice("n_estimators", list(range(50, 501, 50))),
+        max_depth=hp.choice("max_depth", list(range(2, 21))),
+        min_samples_leaf=scope.int(hp.qloguniform("min_samples_leaf", 0, np.log(64), 1)))
+    assert check_search_space(listed).correct
     wrong = {
         "scope.int": forest_space(n_estimators=hp.quniform("n_estimators", 50, 500, 50)),
         "log-uniform": forest_space(
@@ -131,6 +136,7 @@ def test_parallelism_check():
     assert expected_parallelism(48, 16, 4) == 12 and expected_parallelism(48, 8, 4) == 8
     assert check_parallelism(None, None, **rules) == NOT_ATTEMPTED
     assert check_parallelism(12, 4 * 35, **rules).correct
+    assert check_parallelism(np.int64(12), np.float64(4 * 35 * 1.01), **rules).correct  # NumPy, rounded
     for answer, predicted, words in [(32, 70, "only 16"), (16, 105, "fewer than 4 rounds"),
                                      (8, 210, "finish sooner"), (12, 4 * 30, "measured overhead")]:
         feedback = check_parallelism(answer, predicted, **rules)
@@ -155,5 +161,9 @@ def test_best_run_check(tmp_path):
     parent_id = parent.info.run_id
     assert check_best_run(None, parent_id) == NOT_ATTEMPTED
     assert check_best_run(child_ids[0.1], parent_id).correct
+    with mlflow.start_run(run_id=parent_id), mlflow.start_run(experiment_id=tracking.experiment_id,
+                                                              nested=True) as tied:
+        mlflow.log_metric("loss", 0.1)
+    assert check_best_run(tied.info.run_id, parent_id).correct  # either of two best children
     assert "best child has 0.1000" in check_best_run(child_ids[0.3], parent_id).message
     assert "not one of the search's child runs" in check_best_run(parent_id, parent_id).message
