@@ -60,7 +60,7 @@ class FakeDelta:
         words = statement.split()
         if statement.startswith("SHOW TBLPROPERTIES"):
             rules = self.rules[words[2]].items()
-            return Rows([Row(key=CONSTRAINT + name, value=sql) for name, (sql, _) in rules])
+            return Rows([SimpleNamespace(key=CONSTRAINT + name, value=sql) for name, (sql, _) in rules])
         if statement.startswith("CREATE OR REPLACE TABLE"):  # ... SHALLOW CLONE source
             clone, source = words[4], words[-1]
             self.versions[clone], self.operations[clone] = [self.versions[source][-1]], ["CLONE"]
@@ -69,8 +69,8 @@ class FakeDelta:
             for store in (self.versions, self.operations, self.rules):
                 store.pop(words[-1], None)
         elif statement.startswith("DESCRIBE HISTORY"):
-            operations = self.operations[words[2]]
-            newest = [Row(version=v, operation=operations[v]) for v in reversed(range(len(operations)))]
+            newest = [SimpleNamespace(version=v, operation=operation)
+                      for v, operation in reversed(list(enumerate(self.operations[words[2]])))]
             return Rows(newest[:int(words[-1])] if "LIMIT" in words else newest)
         else:
             raise AssertionError(f"not faked: {statement}")
@@ -80,35 +80,21 @@ class FakeDelta:
         return Writer(self, rows)
 
     def table(self, name: str, version: int | None = None):
-        return Frame(self.versions[name][-1 if version is None else version])
+        frame = self.versions[name][-1 if version is None else version]
+        return SimpleNamespace(toPandas=frame.copy)
 
     def option(self, key: str, version: int):  # spark.read.option("versionAsOf", v).table(name)
-        return Versioned(lambda name: self.table(name, version))
-
-
-class Row(SimpleNamespace):
-    pass
+        return SimpleNamespace(table=lambda name: self.table(name, version))
 
 
 class Rows(list):
+    """What `spark.sql(...)` returns, as far as the checks use it."""
+
     def collect(self):
         return list(self)
 
     def first(self):
         return self[0]
-
-
-class Frame(SimpleNamespace):
-    def __init__(self, frame):
-        super().__init__(frame=frame)
-
-    def toPandas(self):  # noqa: N802 - Spark's name
-        return self.frame.copy()
-
-
-class Versioned(SimpleNamespace):
-    def __init__(self, table):
-        super().__init__(table=table)
 
 
 class Writer:
