@@ -13,8 +13,8 @@ FIRST = ("[06_delta_lake]", "[02_hyperparameter_tuning]", "test_cluster.py::test
 
 def pytest_collection_modifyitems(items):
     def rank(item) -> tuple[int, bool]:
-        longest = next((i for i, part in enumerate(FIRST) if part in item.nodeid), len(FIRST))
-        return longest, item.get_closest_marker("slow") is None
+        position = next((i for i, part in enumerate(FIRST) if part in item.nodeid), len(FIRST))
+        return position, item.get_closest_marker("slow") is None
 
     items.sort(key=rank)
 

@@ -64,11 +64,11 @@ def assert_clean_outputs(notebook):
             assert output.get("name") != "stderr", f"stderr in: {cell.source[:80]}\n{output.text}"
 
 
-def assert_nothing_left_beside(notebook: Path, *allowed: str) -> None:
+def assert_nothing_left_beside(notebook: Path) -> None:
     """A run keeps its files in its work folder: nothing else (derby.log, metastore_db,
     spark-warehouse, a stray download) appears next to the executed notebook."""
     left = sorted(path.name for path in notebook.parent.iterdir())
-    assert left == sorted([notebook.name, "work", *allowed]), f"files left beside {notebook.name}: {left}"
+    assert left == sorted([notebook.name, "work"]), f"files left beside {notebook.name}: {left}"
 
 
 @pytest.mark.parametrize("name", NAMES)
