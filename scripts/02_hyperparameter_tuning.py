@@ -540,9 +540,10 @@ record(mllib_lr_speedup=rows["logistic regression"]["speed-up"],
 # %% [markdown]
 # A logistic regression fit is a chain of small Spark jobs, one per iteration, each mostly
 # waiting on scheduling: two fits interleave their jobs and fill each other's gaps, so
-# parallelism helps. A random forest fit already keeps every core busy building trees; a second
-# fit at the same time fights for the same cores and memory, so on few cores it gains little or
-# even loses. On a cluster with many idle cores both gain. `CrossValidator` does the same with
+# parallelism helps. A random forest fit has longer tasks that keep the cores busier, which
+# leaves fewer gaps to fill: where one fit already keeps every core busy, a second one only
+# competes for the same cores and memory. Compare the two speed-ups above; on a cluster with
+# many idle cores both gain. `CrossValidator` does the same with
 # `numFolds` splits, so it costs `numFolds` times more fits and gives a steadier estimate:
 
 # %%

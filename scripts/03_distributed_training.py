@@ -73,7 +73,16 @@ from pyspark.ml.feature import OneHotEncoder, StandardScaler, StringIndexer, Vec
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.torch.distributor import TorchDistributor
 
-from sparkcourse import check_choice, check_int, record, seconds, setup_notebook
+from sparkcourse import (
+    check_choice,
+    check_int,
+    compare,
+    interleaved_seconds,
+    record,
+    seconds,
+    setup_notebook,
+    verdict,
+)
 from sparkcourse.data.churn import CATEGORICAL, LABEL, NUMERIC, best_auc, churn_frame
 from sparkcourse.deep import (
     FAIL_FAST_BARRIER,
@@ -144,8 +153,9 @@ data.orderBy("customer_id").show(5)
 
 # %% [markdown]
 # The file became **one partition**, so every job on it would run as one task on one core.
-# Training data should have at least one partition per core, and be **cached**: an iterative fit
-# reads it once per iteration.
+# Spread the training rows over one partition per core, so that every core can work on them
+# (section 4 measures when that pays off), and **cache** them: an iterative fit reads them once
+# per iteration.
 
 # %%
 print(f"Partitions as read: {data.rdd.getNumPartitions()}")
@@ -236,66 +246,76 @@ check_feature_stage(improved_model, test, baseline_auc=scores.auc["MLlib logisti
 # ## 4 · Where the time goes: jobs, partitions, caching
 # A fit is a sequence of **Spark jobs**; each job is split into **tasks, one per partition**;
 # a core runs one task at a time. So one partition keeps one core busy whatever the cluster, and
-# every job also pays a fixed cost to be scheduled.
+# every job also pays a fixed cost to be scheduled. More partitions pay off only when the tasks
+# are long enough to outweigh that cost.
 #
-# Time the same two fits with the training rows (cached) in 1 partition and in one per core,
-# at the training set's size and with 4 copies of every row. A job group counts the jobs each
-# fit launches.
+# Put it to the test with the cached training rows in 1 partition and in one per core:
+# - the **logistic regression**, whose every iteration is one short job (a job group counts
+#   them);
+# - the **random forest** with more and more trees: every pass over the rows fills one histogram
+#   per tree, so each task does more work per row.
+#
+# Every fit is timed `run.scale.repeats` times, the layouts taking turns, after a warm-up (at
+# the tests' `ci` scale: once, cold).
 
 # %% tags=["nbval-ignore-output"]
 tracker = spark.sparkContext.statusTracker()
-models = {"logistic regression": logistic, "random forest": forest}
-
-
-def timed_fit(frame, model, group: str) -> dict:
-    """Seconds and Spark jobs of one pipeline fit."""
-    spark.sparkContext.setJobGroup(group, group)
-    took = seconds(lambda: Pipeline(stages=[*prepare, model]).fit(frame))
-    return {"seconds": took, "jobs": len(tracker.getJobIdsForGroup(group))}
-
-
 one, per_core = "1 partition", f"{cores} partition" + "s" * (cores > 1)
-training_rows = data.filter(~data.is_test)
-measured = {}
-for copies in (1, 4):
-    copied = training_rows.crossJoin(spark.range(copies).withColumnRenamed("id", "copy"))
-    for partitions, layout in {1: one, cores: per_core}.items():
-        frame = copied.repartition(partitions).cache()
-        size = frame.count()
-        for name, model in models.items():
-            measured[(name, size, layout)] = timed_fit(frame, model, f"{name}/{copies}/{layout}")
-        frame.unpersist()
-lr_fit = measured[("logistic regression", n_train, per_core)]
-layouts = pd.DataFrame(measured).T.seconds.unstack().rename_axis(["model", "rows"])
-layouts["speedup"] = layouts[one] / layouts[per_core]
-speedups = layouts.speedup.unstack("rows")
-record(lr_cores_speedup=speedups.iloc[0, 0], lr_cores_speedup_4x=speedups.iloc[0, 1],
-       forest_cores_speedup=speedups.iloc[1, 0], forest_cores_speedup_4x=speedups.iloc[1, 1])
-print(layouts.round(2).to_string())
-print(f"Logistic regression: {lr_fit['jobs']} jobs for "
-      f"{lr_model.stages[-1].summary.totalIterations} iterations, "
-      f"{lr_fit['seconds'] / lr_fit['jobs'] * 1000:.0f} ms per job")
+layouts = {one: train.repartition(1).cache(), per_core: train}
+layouts[one].count()
+
+
+def fit_on(layout: str, model) -> PipelineModel:
+    """The pipeline ending in `model`, fitted on the training rows in `layout`."""
+    return Pipeline(stages=[*prepare, model]).fit(layouts[layout])
+
+
+spark.sparkContext.setJobGroup("one fit", "one logistic-regression fit")
+fit_on(per_core, logistic)
+lr_jobs = len(tracker.getJobIdsForGroup("one fit"))
+lr_seconds = interleaved_seconds({layout: partial(fit_on, layout, logistic) for layout in layouts},
+                                 repeat=run.scale.repeats)
+lr_speedup = lr_seconds[one] / lr_seconds[per_core]
+print(f"Logistic regression: {one} {lr_seconds[one]:.2f} s, {per_core} {lr_seconds[per_core]:.2f} s, "
+      f"speed-up {lr_speedup:.2f}x. {lr_jobs} jobs for "
+      f"{lr_model.stages[-1].summary.totalIterations} iterations: "
+      f"{lr_seconds[per_core] / lr_jobs * 1000:.0f} ms a job")
+
+tree_counts = [2, 10, forest.getNumTrees()]
+forest_times = compare(tree_counts, {
+    layout: lambda trees, layout=layout: fit_on(layout, forest.copy({forest.numTrees: trees}))
+    for layout in layouts}, repeat=run.scale.repeats)
+forest_speedup = forest_times[one] / forest_times[per_core]
+print(f"Random forest: {verdict(forest_times, one, per_core, unit='trees')}")
+record(lr_cores_speedup=lr_speedup, forest_cores_speedup=forest_speedup.iloc[-1],
+       forest_cores_speedup_fewest_trees=forest_speedup.iloc[0])
 
 # %% tags=["nbval-ignore-output"]
 # Varies from run to run: a plot of the timings above
-ax = speedups.rename(columns="{:,}".format).plot.bar(figsize=(7, 3.4), rot=0)
-ax.axhline(cores, color="grey", ls="--", lw=1)
+ax = forest_speedup.plot(marker="o", logx=True, figsize=(7, 3.4), label="random forest")
+ax.axhline(lr_speedup, color="tab:orange", ls=":", label="logistic regression")
+ax.axhline(cores, color="grey", ls="--", lw=1, label=f"ideal with {cores} cores")
 ax.axhline(1, color="black", lw=0.8)
-ax.text(-0.4, cores, f" ideal with {cores} cores", va="bottom", color="grey")
-ax.set(xlabel="", ylabel=f"speed-up, {cores} partitions vs 1", ylim=(0, cores * 1.15),
-       title="The same fit with one partition per core (this run)")
-ax.legend(title="training rows", fontsize=8)
+ax.set_xticks(tree_counts, [str(trees) for trees in tree_counts])
+ax.minorticks_off()
+ax.set(xlabel="trees in the forest: the work in each task", ylabel=f"speed-up, {per_core} vs 1",
+       ylim=(0, cores * 1.15), title="A partition per core pays when the tasks are long (this run)")
+ax.legend(fontsize=8, loc="lower right")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the bars against the dashed line, the most `cores` cores can give:
-# - The **logistic regression** launches a job per iteration, and at these sizes each job's
-#   fixed cost (scheduling, serialising the coefficients, collecting the gradient) outweighs the
-#   work on the rows, so more cores barely change its time, or even slow it down. Its fit grows
-#   far more slowly than its data: that is the fixed cost, paid once per iteration.
-# - The **random forest** does more work per row (histograms for every candidate split), so its
-#   tasks are longer and more cores tend to help it more, the more so with more rows.
+# Read the points against the black line (no gain) and the dashed one (the most `cores` cores
+# can give):
+# - The **logistic regression** launches a short job per iteration. At this size each job's fixed
+#   cost (scheduling, shipping the coefficients, collecting the gradient) outweighs the work on
+#   the rows, so a partition per core does not pay, and can lose.
+# - The **random forest** with few trees gains little or nothing either. With more trees each task works
+#   longer on its rows while the number of jobs stays the same (about one per level of the trees), so
+#   a partition per core gains more and more. The line above says where the two layouts cross,
+#   interpolated between the measured tree counts (if they cross there).
+# - Nothing reaches the dashed line: what happens between the jobs (scheduling, the driver
+#   choosing the splits or the next coefficients) does not get faster with more partitions.
 #
 # **Caching.** An uncached DataFrame is recomputed from its source by every job that reads it.
 # MLlib's iterative estimators (logistic regression, the tree ensembles) persist their own
@@ -338,21 +358,24 @@ print(scores.round(3).to_string())
 
 # %% [markdown]
 # The scores agree to about a hundredth: the algorithms differ (binned splits, another solver),
-# the model family does not. The time each fit takes (MLlib's from section 4: cached, with
-# whichever layout was faster for that model):
+# the model family does not. The time each fit takes (MLlib's from section 4: medians, with
+# whichever layout was faster for that model; scikit-learn's timed the same way, on one core):
 
 # %% tags=["nbval-ignore-output"]
 # MLlib's best time at this size, with whichever layout of section 4 was faster
-fit_seconds = {f"MLlib {name}": layouts.loc[(name, n_train), [one, per_core]].min() for name in models}
-for name, model in single_node.items():
-    fit_seconds[name] = seconds(lambda m=model: m.fit(local_train[columns], local_train[LABEL]))
+fit_seconds = {"MLlib logistic regression": min(lr_seconds.values()),
+               "MLlib random forest": forest_times.loc[forest.getNumTrees()].min()}
+fit_seconds |= interleaved_seconds(
+    {name: partial(model.fit, local_train[columns], local_train[LABEL])
+     for name, model in single_node.items()}, repeat=run.scale.repeats)
 scores["fit_s"] = pd.Series(fit_seconds)
-for family in models:
+families = ("logistic regression", "random forest")
+for family in families:
     ratio = scores.fit_s[f"MLlib {family}"] / scores.fit_s[f"sklearn {family}"]
     print(f"{family}: scikit-learn is {ratio:.0f}x as fast as MLlib")
 print(scores.round(3).to_string())
 record(**{f"sklearn_speedup_{family.split()[-1]}":
-          scores.fit_s[f"MLlib {family}"] / scores.fit_s[f"sklearn {family}"] for family in models})
+          scores.fit_s[f"MLlib {family}"] / scores.fit_s[f"sklearn {family}"] for family in families})
 
 # %% [markdown]
 # At this size scikit-learn wins by far: every MLlib iteration is a Spark job with a fixed
@@ -629,9 +652,9 @@ check_choices(choices)
 #   only; the fitted pipeline saves and reloads as one model.
 # - On data that fit one machine, **scikit-learn is faster**: MLlib pays for a Spark job per
 #   iteration. MLlib is for data that do not fit.
-# - A fit runs as jobs of **one task per partition**. More partitions than one pay off only when
-#   tasks are long (the random forest); a job per iteration of short tasks (the logistic
-#   regression) gains little or loses, as section 4's bars show.
+# - A fit runs as jobs of **one task per partition**. A partition per core pays off only when
+#   the tasks are long: section 4's forest gained more with every tree, while the logistic
+#   regression's short job per iteration gained nothing or lost.
 # - MLlib's iterative estimators persist their own copy of an uncached input; **cache** what you
 #   read several times yourself: training rows that several models fit on, a scored test set.
 # - **Barrier execution** starts a gang of tasks together (load → gang → sink);
