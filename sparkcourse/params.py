@@ -23,6 +23,7 @@ class Scale:
     description: str
     shuffle_partitions: int  # spark.sql.shuffle.partitions
     driver_memory: str  # spark.driver.memory, local mode only
+    optimizing_jit: bool  # JVMs compile hot code twice (C1, then C2); False: C1 only, see spark.py
     repeats: int  # timed runs of each way in a comparison (their median; 1: a smoke test, no warm-up)
     users: int  # 01: users in the generated clickstream (about 60 events each)
     max_evals: int  # 02: trials per search
@@ -45,16 +46,16 @@ def _table(*rows: tuple) -> dict[str, Scale]:
 # One row a scale. `ci` is the smallest run that still takes every code path and passes every
 # check (the tests' student and cluster runs); `small` is what the committed outputs show.
 SCALES = _table(
-    # name, description, shuffle partitions, driver memory, timing repeats,
+    # name, description, shuffle partitions, driver memory, optimizing JIT, timing repeats,
     #   users, max evals, trial cost, digit copies, subscribers, small files, stores, sweep stores,
     #   pandas stores, claims, vehicles, people
-    ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g", 1,
+    ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g", False, 1,
      300, 2, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000),
-    ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g", 3,
+    ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g", True, 3,
      2_000, 8, 0.5, 1, 20_000, 100, 1_000, 100, 2_000, 2_000_000, 60, 1_000_000),
-    ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g", 3,
+    ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g", True, 3,
      20_000, 16, 4.0, 10, 200_000, 400, 10_000, 1_000, 20_000, 10_000_000, 600, 20_000_000),
-    ("large", "a workstation or cluster: where Spark pays off", 64, "8g", 5,
+    ("large", "a workstation or cluster: where Spark pays off", 64, "8g", True, 5,
      200_000, 32, 10.0, 100, 2_000_000, 2_000, 100_000, 10_000, 200_000, 100_000_000, 6000, 200_000_000),
 )
 

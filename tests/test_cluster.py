@@ -35,7 +35,7 @@ from sparkcourse.report import read_metrics
 
 NOTEBOOKS = course_notebooks(WORKSHOPS)
 HOROVOD = "03_distributed_training"  # trains on two slots at once, with Horovod too
-QUICK_JVM = "-XX:+UseParallelGC"  # as the driver (spark.py): less CPU for small heaps than G1
+QUICK_JVM = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"  # as the driver at `ci` (spark.py): less CPU
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,16 @@ def test_course_conf_is_quiet_and_sized():
     assert "spark.driver.host" not in course_conf("spark://10.0.0.5:7077", "app", SCALES["large"])
 
 
+def test_only_the_smallest_scale_turns_the_optimizing_compiler_off():
+    quick = course_conf("spark://10.0.0.5:7077", "app", SCALES["ci"])
+    assert quick["spark.driver.extraJavaOptions"].endswith(" -XX:TieredStopAtLevel=1")
+    assert quick["spark.executor.extraJavaOptions"] == "-XX:TieredStopAtLevel=1"
+    for scale in ("small", "medium", "large"):
+        conf = course_conf("local[2]", "app", SCALES[scale])
+        assert "TieredStopAtLevel" not in conf["spark.driver.extraJavaOptions"]
+        assert "spark.executor.extraJavaOptions" not in conf
+
+
 def test_bad_master_fails_before_spark():
     with pytest.raises(ParameterError):
         get_spark("spark:/oops")
@@ -93,15 +103,16 @@ def test_missing_java_is_one_line(monkeypatch, tmp_path):
 def test_session_is_quiet_logged_and_reused(tmp_path):
     result = run_python("""
         from sparkcourse import get_spark
-        spark = get_spark("local[1]", "quiet", log_file="logs/jvm.log", warehouse="shared/warehouse")
+        spark = get_spark("local[1]", "quiet", "ci", log_file="logs/jvm.log", warehouse="shared/warehouse")
         numbers = spark.range(1000)
         assert numbers.groupBy(numbers.id % 7).count().count() == 7
         numbers.write.saveAsTable("numbers")  # a managed table
-        assert get_spark("local[1]") is spark
-        print("ok")
+        assert get_spark("local[1]", scale="ci") is spark
+        runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+        print("ok", "-XX:TieredStopAtLevel=1" in list(runtime.getInputArguments()))
     """, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok\n"
+    assert result.stdout == "ok True\n"  # `ci`: the driver's JVM compiles with C1 only
     assert result.stderr == ""  # no banner, WARN line or progress bar reaches the notebook
     assert (tmp_path / "logs" / "jvm.log").stat().st_size > 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["logs", "shared"]  # no spark-warehouse
