@@ -84,12 +84,14 @@ def check_master(master: object) -> str:
     return master.strip()
 
 
-def check_int(name: str, value: object, minimum: int = 0) -> int:
-    """An integer parameter (seed, size, count) at or above `minimum`."""
+def check_int(name: str, value: object, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer parameter (seed, size, count, port) at or above `minimum` (and at most `maximum`)."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ParameterError(f"{name} must be a whole number; got {value!r}")
     if value < minimum:
         raise ParameterError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{name} must be <= {maximum}; got {value}")
     return int(value)
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +77,18 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def answers_http(url: str) -> Callable[[], bool]:
+    """A readiness check: does GET `url` answer 200?"""
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    return ready
 
 
 def _wait_until_gone(group: int, timeout: float = 10) -> None:

@@ -14,11 +14,11 @@ import logging
 import os
 import shutil
 import sys
-import urllib.request
 import uuid
+import warnings
 from dataclasses import dataclass
 
-from .service import Service
+from .service import Service, answers_http
 
 QUIET_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",  # no attempt to reach a telemetry host (offline)
@@ -87,18 +87,12 @@ def tracking_server(host: str, store: str, artifacts: str, log, timeout: float =
     port = free_port(host)
     url = f"http://{host}:{port}"
 
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
     command = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port),
                "--workers", "1", "--backend-store-uri", store, "--artifacts-destination", artifacts]
     # No background job runner (MLflow's GenAI jobs): one process less, a faster start.
     env = QUIET_ENVIRONMENT | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = Service("the MLflow tracking server", command, ready, log, env, timeout, url)
+    server = Service("the MLflow tracking server", command, answers_http(f"{url}/health"), log, env,
+                     timeout, url)
     return server.start()
 
 
@@ -111,6 +105,19 @@ def stop_tracking() -> None:
 
 
 def quiet_mlflow() -> None:
-    """MLflow logs each step at INFO level; keep warnings only."""
+    """MLflow logs each step at INFO level; keep warnings only, but not two that do not apply
+    here: the one about integer columns when a dataset is logged, and the one that every
+    `spark_udf(..., env_manager="local")` gives (the course's executors run the driver's own
+    environment, which is what "local" means)."""
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Logging a dataset infers its schema; ours have whole-number columns on purpose (the label).
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+    pyfunc = logging.getLogger("mlflow.pyfunc")
+    if not any(isinstance(f, _LocalEnvironmentIsIntended) for f in pyfunc.filters):
+        pyfunc.addFilter(_LocalEnvironmentIsIntended())
+
+
+class _LocalEnvironmentIsIntended(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return 'with `env_manager="local"`' not in record.getMessage()

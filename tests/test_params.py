@@ -56,6 +56,9 @@ def test_check_int():
         check_int("n", 2.5)
     with pytest.raises(ParameterError, match="whole number"):
         check_int("n", True)
+    assert check_int("port", 65535, maximum=65535) == 65535
+    with pytest.raises(ParameterError, match="port must be <= 65535; got 70000"):
+        check_int("port", 70000, maximum=65535)
 
 
 def test_check_choice():
