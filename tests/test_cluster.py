@@ -32,10 +32,11 @@ from sparkcourse.cluster import LocalCluster
 from sparkcourse.connect import connect_server
 from sparkcourse.deep import HOROVOD_ADVICE, horovod_status
 from sparkcourse.report import read_metrics
+from sparkcourse.spark import QUICK_JIT
 
 NOTEBOOKS = course_notebooks(WORKSHOPS)
 HOROVOD = "03_distributed_training"  # trains on two slots at once, with Horovod too
-QUICK_JVM = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"  # as the driver at `ci` (spark.py): less CPU
+QUICK_JVM = f"-XX:+UseParallelGC {QUICK_JIT}"  # as the driver at `ci` (spark.py): less CPU
 
 
 @pytest.fixture(scope="session")
