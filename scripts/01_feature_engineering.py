@@ -48,6 +48,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for data and models
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 n_users: int = 0  # users to generate; 0 takes the scale's number
 
 # %%
@@ -70,7 +71,7 @@ from sparkcourse.exercises.features import check_longest_session, check_mobile_s
 from sparkcourse.measure import fit_costs, machine_memory_mib, peak_memory_mib, verdict
 
 run = setup_notebook("01_feature_engineering", scale=scale, spark_master=spark_master,
-                     seed=seed, work_dir=work_dir, data_root=data_root)
+                     seed=seed, work_dir=work_dir, data_root=data_root, repeats=repeats)
 n_users = check_int("n_users", n_users) or run.scale.users
 
 # %% [markdown]

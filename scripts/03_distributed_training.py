@@ -55,6 +55,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for data, splits and models
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 rows: int = 0  # subscribers to generate; 0 takes the scale's default
 num_processes: int = 2  # training processes for distributed deep learning
 epochs: int = 5  # passes over the training data for the neural network
@@ -98,7 +99,7 @@ from sparkcourse.exercises.training import check_choices, check_feature_stage, c
 from sparkcourse.storage import write_parquet
 
 run = setup_notebook("03_distributed_training", scale=scale, spark_master=spark_master,
-                     seed=seed, work_dir=work_dir, data_root=data_root,
+                     seed=seed, work_dir=work_dir, data_root=data_root, repeats=repeats,
                      classic_api="RDD partitions, job groups, barrier stages")
 rows = check_int("rows", rows) or run.scale.subscribers
 num_processes = check_int("num_processes", num_processes, minimum=1)

@@ -56,6 +56,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for the data and the models
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 tracking_uri: str = ""  # MLflow; empty: a local store, or on a cluster a server on the driver
 n_groups: int = 0  # stores, one model each; 0 takes the scale's default
 model_cost: float = 0.03  # seconds of CPU per model at the top of the throughput sweep
@@ -97,7 +98,7 @@ from sparkcourse.storage import write_parquet
 from sparkcourse.tracking import start_tracking
 
 run = setup_notebook("04_many_models", scale=scale, spark_master=spark_master, seed=seed,
-                     work_dir=work_dir, data_root=data_root)
+                     work_dir=work_dir, data_root=data_root, repeats=repeats)
 n_groups = check_int("n_groups", n_groups, minimum=0) or run.scale.stores
 model_cost = check_number("model_cost", model_cost, minimum=0.001)
 tracking = start_tracking(run, "04_many_models", tracking_uri)

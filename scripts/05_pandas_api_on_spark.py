@@ -45,6 +45,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for the data
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 n_stores: int = 0  # stores of weekly sales; 0 takes the scale's default
 
 # %%
@@ -59,7 +60,7 @@ from sparkcourse.pandas_api import quiet_advice, with_advice
 from sparkcourse.params import check_int
 
 run = setup_notebook("05_pandas_api_on_spark", scale=scale, spark_master=spark_master, seed=seed,
-                     work_dir=work_dir, data_root=data_root)
+                     work_dir=work_dir, data_root=data_root, repeats=repeats)
 n_stores = check_int("n_stores", n_stores, minimum=0) or run.scale.pandas_stores
 spark = run.spark()
 import pyspark.pandas as ps  # noqa: E402 - after the session, so that it uses the course's one

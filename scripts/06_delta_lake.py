@@ -62,6 +62,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for the data and the models
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 table_root: str = "tables"  # folder for the tables, inside this notebook's folder of data_root
 subscribers: int = 0  # customers to generate; 0 takes the scale's default
 small_files: int = 0  # files of the small-file table in section 7; 0 takes the scale's default
@@ -104,7 +105,7 @@ from sparkcourse.delta import (
 from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore, constraints
 
 run = setup_notebook("06_delta_lake", scale=scale, spark_master=spark_master, seed=seed,
-                     work_dir=work_dir, data_root=data_root, classic_api="DeltaTable")
+                     work_dir=work_dir, data_root=data_root, repeats=repeats, classic_api="DeltaTable")
 tables = subfolder(run.local_path(), table_root)
 subscribers = check_int("subscribers", subscribers) or run.scale.subscribers
 small_files = check_int("small_files", small_files) or run.scale.small_files

@@ -51,6 +51,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for the data and the models
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 tracking_uri: str = ""  # MLflow; empty: a local store, or on a cluster a server on the driver
 drift_week: int = 8  # the week (2 to 9) from which customers and the market change
 serve_port: int = 0  # the REST model server's port on 127.0.0.1; 0 picks a free one
@@ -94,7 +95,7 @@ from sparkcourse.storage import fresh
 from sparkcourse.tracking import start_tracking
 
 run = setup_notebook("07_mlflow_to_production", scale=scale, spark_master=spark_master, seed=seed,
-                     work_dir=work_dir, data_root=data_root,
+                     work_dir=work_dir, data_root=data_root, repeats=repeats,
                      classic_api="the SparkContext that spark_udf ships the model with")
 drift_week = check_choice("drift_week", drift_week, tuple(range(2, WEEKS - 2)))
 serve_port = check_int("serve_port", serve_port, minimum=0, maximum=65535)

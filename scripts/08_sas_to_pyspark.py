@@ -68,6 +68,7 @@ spark_master: str = "local[*]"  # where Spark runs: local[*], local[N] or spark:
 seed: int = 42  # random seed for the generated claims
 work_dir: str = "work"  # the driver's folder for this notebook's files (Spark's log, local MLflow)
 data_root: str = ""  # folder or URI that driver and executors see, for data Spark reads; empty: work_dir
+repeats: int = 0  # timed runs of each way in a comparison; 0 takes the scale's (3 at small)
 claims_rows: int = 0  # claims for the pandas-vs-Spark comparison; 0 takes the scale's default
 
 # %%
@@ -106,7 +107,7 @@ from sparkcourse.sas import (
 from sparkcourse.sas.files import write_sas7bdat
 
 run = setup_notebook("08_sas_to_pyspark", scale=scale, spark_master=spark_master, seed=seed,
-                     work_dir=work_dir, data_root=data_root)
+                     work_dir=work_dir, data_root=data_root, repeats=repeats)
 claims_rows = check_int("claims_rows", claims_rows, minimum=1000) if claims_rows else \
     run.scale.claims
 spark = run.spark()

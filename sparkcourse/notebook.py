@@ -6,7 +6,7 @@ import logging
 import random
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,14 +61,16 @@ class Run:
 
 def setup_notebook(
     name: str, *, scale: str, spark_master: str, seed: int, work_dir: str = "work",
-    data_root: str = "", worker_python: str | None = None, classic_api: str = "",
+    data_root: str = "", worker_python: str | None = None, classic_api: str = "", repeats: int = 0,
 ) -> Run:
     """Check the common parameters (one clear error if one is wrong), then prepare the run.
 
     `data_root` is where the data Spark reads goes: a folder or URI that the driver and every
     executor see; empty, it is `work_dir` (enough for local mode and one-machine clusters).
     `classic_api` names what the notebook needs Spark's classic API for (RDDs, SparkContext),
-    which Spark Connect lacks; empty, the notebook runs under Spark Connect too."""
+    which Spark Connect lacks; empty, the notebook runs under Spark Connect too.
+    `repeats` overrides the scale's timed runs of each way in a comparison (0: the scale's; 1:
+    each timing cell runs once, without a warm-up, for a quick pass through the lesson)."""
     install_error_printer()
     work = Path(work_dir).absolute() / name
     master = check_master(spark_master)
@@ -76,9 +78,12 @@ def setup_notebook(
         raise ParameterError(
             f"{name} needs Spark's classic API ({classic_api}), which Spark Connect does not "
             f"have: run it with spark_master local[*] or spark://host:port; got {master!r}")
+    scale = check_scale(scale)
+    if check_int("repeats", repeats):
+        scale = replace(scale, repeats=repeats)
     run = Run(
         name=name,
-        scale=check_scale(scale),
+        scale=scale,
         master=master,
         seed=check_int("seed", seed),
         work=work,

@@ -88,3 +88,17 @@ def test_a_notebook_needing_the_classic_api_refuses_spark_connect_up_front(tmp_p
                                              r"which Spark Connect does not have: run it with"):
         setup("sc://127.0.0.1:15002")
     assert setup("spark://127.0.0.1:7077").master == "spark://127.0.0.1:7077"
+
+
+def test_repeats_overrides_only_the_scales_timed_runs(tmp_path):
+    from sparkcourse.notebook import setup_notebook
+
+    def setup(repeats):
+        return setup_notebook("04_lesson", scale="small", spark_master="local[2]", seed=0,
+                              work_dir=str(tmp_path), repeats=repeats)
+
+    assert setup(0).scale == SCALES["small"] and setup(0).scale.repeats == 3
+    quick = setup(1).scale
+    assert quick.repeats == 1 and quick.name == "small" and quick.stores == SCALES["small"].stores
+    with pytest.raises(ParameterError, match=r"^repeats must be >= 0; got -1$"):
+        setup(-1)
