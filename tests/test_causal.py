@@ -109,7 +109,7 @@ def test_check_admissions():
 SPARK_SCRIPT = """
 from sparkcourse import get_spark
 from sparkcourse.causal import backdoor_rates, frontdoor_rates, line_fits, rates, smoking_population
-spark = get_spark("local[1]", log_file="jvm.log")
+spark = get_spark("local[1]", scale="ci", log_file="jvm.log")
 cars = spark.read.csv(r"{root}/datasets/cars.csv", header=True, inferSchema=True)
 for x, y in [("speed", "dist"), ("dist", "speed")]:
     fit = line_fits(cars, x, y).iloc[0]

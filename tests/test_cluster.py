@@ -162,7 +162,7 @@ def test_workers_see_the_data_root_but_not_the_drivers_folders(one_core_cluster,
         import os
         from sparkcourse import get_spark
         from sparkcourse.spark import task_slots
-        spark = get_spark("{one_core_cluster.master_url}", log_file="jvm.log")
+        spark = get_spark("{one_core_cluster.master_url}", scale="ci", log_file="jvm.log")
         folders = [{str(tmp_path)!r}, {str(ROOT / "datasets")!r}, {str(data_root)!r}]
         seen = spark.sparkContext.parallelize([0], 1).map(
             lambda _: [os.path.isdir(f) and len(os.listdir(f)) > 0 for f in folders]).first()
@@ -183,7 +183,7 @@ def test_workers_without_the_notebooks_python_fail_in_one_line(one_core_cluster,
     result = run_python(f"""
         from sparkcourse import SparkStartError, get_spark
         try:
-            get_spark("{one_core_cluster.master_url}", worker_python="/nowhere/python3.11")
+            get_spark("{one_core_cluster.master_url}", scale="ci", worker_python="/nowhere/python3.11")
         except SparkStartError as error:
             print(error)
     """, tmp_path)
@@ -212,7 +212,7 @@ LOST_WORKER_JOB = """
 import os, signal, threading, time
 from sparkcourse import get_spark
 
-spark = get_spark("{master}", log_file="jvm.log")
+spark = get_spark("{master}", scale="ci", log_file="jvm.log")
 sc = spark.sparkContext
 
 def slowly(rows):  # each task takes half a second more

@@ -34,7 +34,7 @@ from sparkcourse import get_spark
 from sparkcourse.data.sales import store_directory, store_sales
 from sparkcourse.exercises.pandas_api import check_promo_share, check_store_index, promo_share_by_region
 
-spark = get_spark("local[1]", log_file="jvm.log")
+spark = get_spark("local[1]", scale="ci", log_file="jvm.log")
 import pyspark.pandas as ps
 from sparkcourse.pandas_api import quiet_advice
 quiet_advice()

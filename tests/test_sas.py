@@ -145,7 +145,7 @@ SPARK_SCRIPT = """
 import pandas as pd
 from sparkcourse import get_spark
 from sparkcourse.sas import corr, crosstab, match_merge, means, nodupkey, with_first_last, from_sas_date
-spark = get_spark("local[1]", log_file="jvm.log")
+spark = get_spark("local[1]", scale="ci", log_file="jvm.log")
 fitness = pd.read_csv(r"{root}/datasets/fitness.csv", na_values=".")
 color = pd.read_csv(r"{root}/datasets/color.csv")
 fitness_sdf = spark.read.csv(r"{root}/datasets/fitness.csv", header=True, inferSchema=True, nullValue=".")

@@ -126,7 +126,7 @@ from sparkcourse import get_spark
 from sparkcourse.data.churn import LABEL, NUMERIC, churn_frame
 from sparkcourse.exercises.training import check_feature_stage
 
-spark = get_spark("local[1]", log_file="jvm.log")
+spark = get_spark("local[1]", scale="ci", log_file="jvm.log")
 data = spark.createDataFrame(churn_frame(6000, seed=5))
 train, test = data.filter(~data.is_test).cache(), data.filter(data.is_test).cache()
 lr = LogisticRegression(labelCol=LABEL)
