@@ -101,6 +101,7 @@ from sparkcourse.delta import (
     reset_catalog,
     subfolder,
     version,
+    wait_for_file,
 )
 from sparkcourse.exercises.delta import check_constraint, check_merge, check_restore, constraints
 
@@ -188,21 +189,27 @@ for writer in writers:
 spark.sql("SELECT writer, count(*) AS rows FROM appends GROUP BY writer ORDER BY writer").show()
 print(f"{version(spark, 'appends')} commits after the table's creation")
 
-
 # %% [markdown]
 # Blind appends never conflict: no row lost, no commit overwritten. Two jobs that **read and
 # change the same rows** do. Job A copies writer 0's even rows into a backup (as writer 2),
-# reading them with a slow condition, so its transaction stays open for a few seconds;
-# meanwhile job B updates some of the rows A is reading. B commits first; A then finds that the
-# data it read have changed, and fails instead of committing a copy of a table that no longer
-# exists:
+# reading them with a slow condition, so its transaction stays open; meanwhile job B updates
+# some of the rows A is reading. B commits first; A then finds that the data it read have
+# changed, and fails instead of committing a copy of a table that no longer exists. (The two
+# jobs signal each other with files in the shared data root: A says it is reading, B commits, A
+# goes on. With a single task slot, B cannot run while A holds it: A stops waiting after 10 s
+# and commits first, and B is the one that fails.)
 
 # %%
+a_is_reading = tables / "a_is_reading"
+b_committed = tables / "warehouse" / "appends" / "_delta_log" / f"{version(spark, 'appends') + 1:020d}.json"
+
+
 @F.udf("boolean")
 def slowly_is_even(batch, row):
-    """A slow condition: the first row makes job A wait, which keeps its transaction open."""
+    """A slow condition: on the first row, job A says it is reading, then waits for B's commit."""
     if batch == 0 and row == 0:
-        time.sleep(10)
+        a_is_reading.touch()
+        wait_for_file(b_committed, seconds=10)
     return row % 2 == 0
 
 
@@ -222,7 +229,7 @@ job_a = threading.Thread(target=run_job, args=(
     "A: INSERT … SELECT", "INSERT INTO appends SELECT 2, batch, row FROM appends "
                           "WHERE writer = 0 AND slowly_is_even(batch, row)"))
 job_a.start()
-time.sleep(1)  # A has read the table's version and is evaluating its condition
+wait_for_file(a_is_reading, seconds=60)  # A has read the table's version and is evaluating its condition
 run_job("B: UPDATE", "UPDATE appends SET batch = -1 WHERE writer = 0 AND row < 10")
 job_a.join()
 for name, outcome in outcomes.items():

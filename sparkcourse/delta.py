@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +83,17 @@ def history(spark, table: str, last: int | None = None) -> pd.DataFrame:
 def version(spark, table: str) -> int:
     """The table's current version."""
     return spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first().version
+
+
+def wait_for_file(path: Path, seconds: float) -> bool:
+    """Wait until `path` exists (another job's signal, seen through the shared data root), at
+    most `seconds`; return whether it appeared."""
+    deadline = time.monotonic() + seconds
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def error_line(error: BaseException) -> str:

@@ -10,6 +10,8 @@ Offline start-up is tested without starting Spark."""
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import pandas as pd
@@ -17,7 +19,7 @@ import pytest
 
 from sparkcourse import get_spark
 from sparkcourse.data.subscriptions import apply_feed, change_feed, newcomers, subscriber_months
-from sparkcourse.delta import _compact, subfolder
+from sparkcourse.delta import _compact, subfolder, wait_for_file
 from sparkcourse.exercises import NOT_ATTEMPTED
 from sparkcourse.exercises.delta import CONSTRAINT, check_constraint, check_merge, check_restore, constraints
 from sparkcourse.packages import (
@@ -172,6 +174,16 @@ def test_restore_check_names_the_version(month):
     spark.commit("subscribers", month, "RESTORE")
     restored = check_restore(spark, "subscribers", 0, 1)
     assert restored.correct and restored.message.startswith("version 3 holds the rows of version 0")
+
+
+def test_wait_for_file_returns_when_it_appears_or_gives_up(tmp_path):
+    signal = tmp_path / "b_committed"
+    threading.Timer(0.3, signal.touch).start()
+    start = time.monotonic()
+    assert wait_for_file(signal, seconds=10) and time.monotonic() - start < 5
+    start = time.monotonic()
+    assert not wait_for_file(tmp_path / "never", seconds=0.3)
+    assert 0.3 <= time.monotonic() - start < 2
 
 
 def test_missing_package_cache_is_one_line_before_any_jvm(tmp_path, monkeypatch):
