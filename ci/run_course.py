@@ -27,6 +27,7 @@ from notebooks import (  # noqa: E402
     ROOT,
     SOLUTIONS,
     WORKSHOPS,
+    NotebookTimeout,
     course_notebooks,
     execute,
     read,
@@ -56,9 +57,10 @@ def run_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool) 
     try:
         execute(source, output, parameters, cwd=out_dir, kernel=KERNEL, progress=progress)
         status = "ok"
-    except Exception as error:  # papermill's error holds the failing cell's message
-        lines = [line for line in str(error).strip().splitlines() if line.strip()]
-        status = "failed: " + (lines[-1] if lines else type(error).__name__)
+    except Exception as error:  # papermill's error ends with the failing cell's message
+        lines = [line for line in str(error).strip().splitlines() if any(c.isalnum() for c in line)]
+        last = lines[:1] if isinstance(error, NotebookTimeout) else lines[-1:]  # then its cell's source
+        status = "failed: " + (last[0] if last else type(error).__name__)
     seconds = time.perf_counter() - start
     metrics = read_metrics(read(output)) if output.exists() else {}
     return {"notebook": source.name, "status": status, "seconds": round(seconds, 1),

@@ -75,3 +75,21 @@ def test_a_hung_cell_fails_in_seconds_naming_notebook_and_cell(tmp_path):
     with pytest.raises(NotebookTimeout, match=r"hangs.ipynb: .*after 3 seconds(.|\n)*time.sleep"):
         execute(source, tmp_path / "out.ipynb", {}, cwd=tmp_path, kernel=KERNEL, timeout=3)
     assert time.perf_counter() - start < 60
+
+
+@pytest.mark.parametrize("error, status", [
+    (NotebookTimeout("11.ipynb: A cell timed out after 300 seconds.\nHere is a preview of the cell:\n"
+                     "-------------------\nslow()\n-------------------"),
+     "failed: 11.ipynb: A cell timed out after 300 seconds."),
+    (RuntimeError("Exception encountered at \"In [3]\":\n---------\nValueError: boom\n---------"),
+     "failed: ValueError: boom"),
+])
+def test_a_failed_course_run_says_why_in_one_line(error, status, tmp_path, monkeypatch):
+    import run_course
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(run_course, "execute", fail)
+    source = run_course.SOLUTIONS / "00_environment_check.ipynb"
+    assert run_course.run_notebook(source, tmp_path, {}, progress=False)["status"] == status
