@@ -121,10 +121,8 @@ def aa_test(rate: float, users_per_day: int, days: int, alpha: float, rng: np.ra
     end, and whether a daily look (peeking) would have stopped it as significant on some day."""
     clicks = rng.binomial(users_per_day, rate, size=(days, 2)).cumsum(axis=0)
     users = users_per_day * np.arange(1, days + 1)  # per arm, by the end of each day
-    pooled = clicks.sum(axis=1) / (2 * users)
-    with np.errstate(divide="ignore", invalid="ignore"):  # no click yet: z is 0
-        z = np.nan_to_num((clicks[:, 1] - clicks[:, 0]) / users / np.sqrt(pooled * (1 - pooled) * 2 / users))
-    daily = 2 * stats.norm.sf(np.abs(z))
+    with np.errstate(divide="ignore", invalid="ignore"):  # no click yet: no evidence, p = 1
+        daily = np.nan_to_num(two_proportion_z(clicks[:, 0], users, clicks[:, 1], users)["p_value"], nan=1.0)
     return {"p_value": float(daily[-1]), "peeking_significant": float(daily.min() < alpha)}
 
 
