@@ -19,7 +19,11 @@ from .params import CourseError
 # name -> Maven coordinate, for the pinned pyspark 4.2 (Scala 2.13). Versions live here only.
 MAVEN_PACKAGES = {
     "delta": "io.delta:delta-spark_4.2_2.13:4.4.0",
+    "kafka": "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0",  # Spark's Kafka source and sink
 }
+# Not for Spark: the jars of a Kafka broker (workshop 12's `LocalKafka`), Apache's own build, with
+# log4j 2 as its logger, since Kafka only ships the logging API.
+KAFKA_BROKER = ("org.apache.kafka:kafka_2.13:4.1.1", "org.apache.logging.log4j:log4j-slf4j-impl:2.24.3")
 # The settings a session needs, beyond the jars, for each package.
 PACKAGE_CONF = {
     "delta": {
@@ -155,6 +159,69 @@ def _resolve_online(todo: list[str], cache: Path, timeout: int) -> None:
                                   f"{_reason(result.stderr)}")
 
 
+def broker_folder(cache: Path | None = None) -> Path:
+    return (cache or package_cache()) / "kafka-broker"
+
+
+def broker_classpath(cache: Path | None = None) -> str:
+    """The Kafka broker's classpath; raises MissingPackageError when set-up never fetched it."""
+    folder = broker_folder(cache)
+    if set(KAFKA_BROKER) - set(fetched(cache)):
+        raise MissingPackageError(
+            f"the Kafka broker's jars are not in the course's cache ({folder}): run `make setup` "
+            "(or `python -m sparkcourse.packages`) once with access to Maven Central")
+    return str(folder / "jars" / "*")
+
+
+def fetch_broker(cache: Path | None = None, timeout: int = FETCH_TIMEOUT) -> list[str]:
+    """Download the Kafka broker's jars and their dependencies into the cache, once."""
+    cache = cache or package_cache()
+    if not set(KAFKA_BROKER) - fetched(cache):
+        return []
+    _resolve_with_ivy(KAFKA_BROKER, broker_folder(cache), timeout)
+    _fetched_list(cache).write_text("\n".join(sorted(fetched(cache) | set(KAFKA_BROKER))) + "\n")
+    return list(KAFKA_BROKER)
+
+
+IVY_MODULE = """<ivy-module version="2.0">
+  <info organisation="course" module="kafka-broker"/>
+  <dependencies>
+{dependencies}
+  </dependencies>
+</ivy-module>
+"""
+IVY_DEPENDENCY = '    <dependency org="{0}" name="{1}" rev="{2}" conf="default->default"/>'
+MAVEN_CENTRAL_SETTINGS = """<ivysettings>
+  <settings defaultResolver="central"/>
+  <caches defaultCacheDir="{folder}/ivy-cache"/>
+  <resolvers><ibiblio name="central" m2compatible="true" root="https://repo1.maven.org/maven2/"/></resolvers>
+</ivysettings>
+"""
+
+
+def _resolve_with_ivy(wanted, folder: Path, timeout: int) -> None:
+    """Ivy's command line (the jar pyspark ships) resolves `wanted` into `folder`/jars."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    from .java import find_java
+
+    ivy_jar = next((Path(_find_spark_home()) / "jars").glob("ivy-*.jar"))
+    folder.mkdir(parents=True, exist_ok=True)
+    module, settings = folder / "ivy.xml", folder / "ivysettings.xml"
+    module.write_text(IVY_MODULE.format(dependencies="\n".join(
+        IVY_DEPENDENCY.format(*coordinate.split(":")) for coordinate in wanted)))
+    settings.write_text(MAVEN_CENTRAL_SETTINGS.format(folder=folder))
+    command = [find_java() or "java", "-jar", str(ivy_jar), "-settings", str(settings), "-ivy", str(module),
+               "-confs", "default", "-retrieve", f"{folder}/jars/[artifact]-[revision](-[classifier]).[ext]"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise MissingPackageError(f"fetching {', '.join(wanted)} took over {timeout} s") from None
+    if result.returncode != 0:
+        raise MissingPackageError(f"could not fetch {', '.join(wanted)} from Maven Central: "
+                                  f"{_reason(result.stdout + result.stderr)}")
+
+
 def _reason(log: str) -> str:
     """The line of Ivy's output that says why a resolution failed."""
     for pattern in (r"unresolved dependency: .*", r"Server access error.*", r"[\w.]+Exception: .*"):
@@ -167,15 +234,22 @@ def _reason(log: str) -> str:
 
 def main() -> int:
     try:
-        done = fetch()
+        done, broker = fetch(), fetch_broker()
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    cache = package_cache()
     if done:
-        cache = package_cache()
-        size = sum(f.stat().st_size for f in (cache / "jars").glob("*.jar")) / 1e6
-        print(f"Spark packages fetched: {', '.join(done)} ({size:.0f} MB of jars in {cache})")
+        jars = _megabytes(cache / "jars")
+        print(f"Spark packages fetched: {', '.join(done)} ({jars} MB of jars in {cache})")
+    if broker:
+        folder = broker_folder(cache) / "jars"
+        print(f"Kafka broker fetched: {', '.join(broker)} ({_megabytes(folder)} MB of jars in {folder})")
     return 0
+
+
+def _megabytes(folder: Path) -> int:
+    return round(sum(jar.stat().st_size for jar in folder.glob("*.jar")) / 1e6)
 
 
 if __name__ == "__main__":
