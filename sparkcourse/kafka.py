@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -129,6 +130,46 @@ class LocalKafka(Service):
         if result.returncode != 0:
             lines = (result.stdout + result.stderr).strip().splitlines()
             raise ServiceError(f"Kafka's storage could not be formatted: {lines[-1] if lines else '?'}")
+
+
+class ExistingKafka:
+    """A Kafka cluster the course did not start: checked to answer, never stopped by the course."""
+
+    def __init__(self, bootstrap: str, wait: float = 10):
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        self.bootstrap = bootstrap
+        admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})  # 0: no console noise
+        try:
+            admin.list_topics(timeout=wait)
+        except KafkaException:
+            raise ServiceError(f"no Kafka broker answered at {bootstrap} within {wait:.0f} s") from None
+
+    def stop(self) -> None:
+        pass
+
+
+def kafka_broker(bootstrap: str, folder: Path, partitions: int = 2) -> LocalKafka | ExistingKafka:
+    """The broker a notebook uses: the cluster at `bootstrap`, or, when it is empty, a new
+    LocalKafka in `folder` (emptied first: a re-run starts afresh)."""
+    if bootstrap:
+        return ExistingKafka(bootstrap)
+    if folder.exists():
+        shutil.rmtree(folder)
+    return LocalKafka(folder, partitions=partitions).start()
+
+
+def delete_topic(admin, name: str, wait: float = 30) -> None:
+    """Delete topic `name` if it exists, and wait (at most `wait` seconds) until it is gone."""
+    if name not in admin.list_topics(timeout=wait).topics:
+        return
+    admin.delete_topics([name])[name].result(timeout=wait)
+    deadline = time.monotonic() + wait
+    while name in admin.list_topics(timeout=wait).topics:
+        if time.monotonic() > deadline:
+            raise ServiceError(f"topic {name} was still there {wait:.0f} s after its deletion")
+        time.sleep(0.5)
 
 
 def main() -> None:

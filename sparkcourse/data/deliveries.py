@@ -1,5 +1,5 @@
 """How a clickstream reaches the collector (workshop 12): in the order events happened, except a
-few that arrive late (a phone offline for a while) and a few malformed ones (a buggy client).
+few that arrive days late (a phone offline for a while) and a few malformed ones (a buggy client).
 
 The lesson knows exactly which events were late and how many messages were malformed, so it can
 check its quarantine and measure what a watermark dropped.
@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..clickapp import as_payload
 
-LATE_BY = pd.Timedelta(days=1)
+LATE_BY = pd.Timedelta(days=5)
 # What buggy clients send: a user id that is not a number, a time that is not a time, no user,
 # a number for a page. Each parses to a missing user id or time, so each lands in quarantine.
 MALFORMED = [
@@ -34,7 +34,7 @@ class Delivery:
 
     def __str__(self) -> str:
         return (f"{len(self.payload):,} messages: {self.events:,} events ({len(self.late):,} of them "
-                f"arriving {LATE_BY} late) and {self.malformed} malformed")
+                f"arriving {LATE_BY.days} days late) and {self.malformed} malformed")
 
 
 def deliver(events: pd.DataFrame, seed: int, late_share: float = 0.02, malformed_share: float = 0.005,
