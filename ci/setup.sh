@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create or update the course environment in .venv from requirements.lock (every distribution
-# pinned with its hashes), installed by uv, then Spark's Maven packages (Delta Lake's jars, about
-# 180 MB) into the course's cache (sparkcourse/packages.py), so that notebooks start offline.
+# pinned with its hashes), installed by uv, then Spark's Maven packages (Delta Lake, the Kafka
+# connector) and Kafka's broker, about 140 MB of jars, into the course's cache
+# (sparkcourse/packages.py), so that notebooks start offline.
 # Idempotent: does nothing when .venv and the cache already match.
 # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on these machines), every
 # kernel and Spark worker would otherwise compile each module it imports, every time (2x slower).
@@ -44,7 +45,7 @@ fi
 "$PYTHON" ci/lock.py                       # exits if requirements.txt changed without `make lock`
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 stamp=.venv/.course-environment
-fetch_spark_packages() {  # Spark's Maven packages (Delta) into the course's cache, once
+fetch_spark_packages() {  # Spark's Maven packages (Delta, Kafka) and the broker into the course's cache, once
   .venv/bin/python -m sparkcourse.packages
 }
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

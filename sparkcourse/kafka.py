@@ -150,14 +150,16 @@ class ExistingKafka:
         pass
 
 
-def kafka_broker(bootstrap: str, folder: Path, partitions: int = 2) -> LocalKafka | ExistingKafka:
+def kafka_broker(bootstrap: str, folder: Path, partitions: int = 2, host: str = HOST
+                 ) -> LocalKafka | ExistingKafka:
     """The broker a notebook uses: the cluster at `bootstrap`, or, when it is empty, a new
-    LocalKafka in `folder` (emptied first: a re-run starts afresh)."""
+    LocalKafka in `folder` (emptied first: a re-run starts afresh) on `host`, the address where
+    Spark's executors reach the driver (127.0.0.1 in local mode)."""
     if bootstrap:
         return ExistingKafka(bootstrap)
     if folder.exists():
         shutil.rmtree(folder)
-    return LocalKafka(folder, partitions=partitions).start()
+    return LocalKafka(folder, partitions=partitions, host=host).start()
 
 
 def delete_topic(admin, name: str, wait: float = 30) -> None:

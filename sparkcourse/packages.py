@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -220,6 +221,7 @@ def _resolve_with_ivy(wanted, folder: Path, timeout: int) -> None:
     if result.returncode != 0:
         raise MissingPackageError(f"could not fetch {', '.join(wanted)} from Maven Central: "
                                   f"{_reason(result.stdout + result.stderr)}")
+    shutil.rmtree(folder / "ivy-cache", ignore_errors=True)  # the jars are in folder/jars now
 
 
 def _reason(log: str) -> str:
