@@ -34,6 +34,7 @@ from notebooks import (
 )
 from papermill.exceptions import PapermillExecutionError
 
+from sparkcourse.cluster import free_port
 from sparkcourse.report import read_metrics
 
 NAMES = [path.name for path in course_notebooks(SOLUTIONS)]
@@ -185,6 +186,25 @@ def test_bad_parameter_stops_with_one_line_before_spark(parameters, message, tmp
     assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
     assert "setup_notebook(" in failure.value.source
     assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before validation"
+
+
+UNREACHABLE = f"127.0.0.1:{free_port()}"  # nothing listens there
+
+
+@pytest.mark.parametrize("parameters, message, cell", [
+    ({"kafka_bootstrap": "localhost"}, "ParameterError: kafka_bootstrap must be host:port",
+     "setup_notebook("),
+    ({"partitions": 0}, "ParameterError: partitions must be >= 1; got 0", "setup_notebook("),
+    ({"kafka_bootstrap": UNREACHABLE},
+     f"ServiceError: no Kafka broker answered at {UNREACHABLE} within 10 s", "kafka_broker("),
+])
+def test_streaming_stops_with_one_line_before_spark(parameters, message, cell, tmp_path):
+    name = "12_streaming_ingestion.ipynb"
+    with pytest.raises(PapermillExecutionError) as failure:
+        execute(SOLUTIONS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
+    assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
+    assert cell in failure.value.source
+    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before the broker answers"
 
 
 def test_readme_says_which_workshops_run_under_spark_connect():
