@@ -134,8 +134,8 @@ del admin  # a client left open would complain on the console when the broker st
 # The site's **collector** is a small Flask app: `POST /events` takes a JSON array of events and
 # publishes each to the topic with the Kafka client `confluent-kafka`, keyed by user, and answers
 # once Kafka has acknowledged them. A load generator plays the users: workshop 01's seeded
-# clickstream, sent in time order, except that a few events arrive a day late (a phone that was
-# offline) and a few messages are malformed (a buggy client). The generator knows which.
+# clickstream, sent in time order, except that a few events arrive a week late (a phone that
+# was offline) and a few messages are malformed (a buggy client). The generator knows which.
 
 # %%
 clickstream = generate_clickstream(max(10, events // 65), seed=run.seed)
@@ -480,11 +480,11 @@ check_upsert(upsert_last_seen, spark, tables["last_seen"], *halves)
 # forever; a **watermark** says how late an event may be: Spark keeps a window until the
 # latest event time seen, minus the delay, has passed its end, then drops later arrivals.
 #
-# Here: counts per user, page and hour of event time, read straight from Kafka in about 16
+# Here: counts per user, page and hour of event time, read straight from Kafka in about 10
 # batches, with a watermark of two days. Why so long? The watermark follows the latest event
 # time of *any* partition, and each partition's users have their own bursts: at the same point
 # of the backlog one partition can be a day behind another, and a short delay would drop its
-# on-time events. Our late events are five days late: the watermark drops those whose window
+# on-time events. Our late events are a week late: the watermark drops those whose window
 # it has already closed, and the listener counts them.
 
 # %%
@@ -499,7 +499,7 @@ def keep_latest(batch, batch_id):
                                                                         keep="last")
 
 
-counts = (parse(kafka_stream(max(100, len(delivery.payload) // 16))).filter(is_good).select("event.*")
+counts = (parse(kafka_stream(max(100, len(delivery.payload) // 10))).filter(is_good).select("event.*")
           .withWatermark("ts", "2 days")
           .groupBy(F.window("ts", "1 hour"), "user_id", "page").count()
           .select(F.col("window.start").alias("hour"), "user_id", "page", "count"))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..clickapp import as_payload
 
-LATE_BY = pd.Timedelta(days=5)
+LATE_BY = pd.Timedelta(days=7)
 # What buggy clients send: a user id that is not a number, a time that is not a time, no user,
 # a number for a page. Each parses to a missing user id or time, so each lands in quarantine.
 MALFORMED = [
