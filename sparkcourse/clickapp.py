@@ -35,9 +35,12 @@ def create_app(bootstrap: str, topic: str):
     from flask import Flask, jsonify, request
 
     app = Flask("clickstream-collector")
-    # acks=all and idempotence: an event Kafka acknowledged is stored once, even if a send is retried
+    # acks=all and idempotence: an event Kafka acknowledged is stored once, even if a send is
+    # retried. murmur2: the partition of a key is the one Kafka's Java clients choose, and messages
+    # without a key go to one partition, not a random one (the default), so that every run of a
+    # lesson puts each message in the same place.
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                         "linger.ms": 5, "client.id": "clickstream-collector"})
+                         "linger.ms": 5, "client.id": "clickstream-collector", "partitioner": "murmur2"})
 
     def refuse(status: int, message: str):
         return jsonify(error=message), status

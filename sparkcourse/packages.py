@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from .params import CourseError
@@ -60,6 +61,14 @@ def fetched(cache: Path | None = None) -> set[str]:
     """The coordinates a successful fetch put in the cache."""
     path = _fetched_list(cache or package_cache())
     return set(path.read_text().split()) if path.exists() else set()
+
+
+_FETCHED_LOCK = threading.Lock()  # set-up fetches Spark's packages and the broker at once
+
+
+def _mark_fetched(cache: Path, done) -> None:
+    with _FETCHED_LOCK:
+        _fetched_list(cache).write_text("\n".join(sorted(fetched(cache) | set(done))) + "\n")
 
 
 def session_conf(names) -> dict[str, str]:
@@ -137,7 +146,7 @@ def fetch(names=None, cache: Path | None = None, timeout: int = FETCH_TIMEOUT) -
     cache.mkdir(parents=True, exist_ok=True)
     _resolve_online(todo, cache, timeout)
     _offline_settings(cache).write_text(OFFLINE_SETTINGS.format(cache=cache))
-    _fetched_list(cache).write_text("\n".join(sorted(fetched(cache) | set(todo))) + "\n")
+    _mark_fetched(cache, todo)
     return todo
 
 
@@ -180,7 +189,7 @@ def fetch_broker(cache: Path | None = None, timeout: int = FETCH_TIMEOUT) -> lis
     if not set(KAFKA_BROKER) - fetched(cache):
         return []
     _resolve_with_ivy(KAFKA_BROKER, broker_folder(cache), timeout)
-    _fetched_list(cache).write_text("\n".join(sorted(fetched(cache) | set(KAFKA_BROKER))) + "\n")
+    _mark_fetched(cache, KAFKA_BROKER)
     return list(KAFKA_BROKER)
 
 
@@ -235,8 +244,12 @@ def _reason(log: str) -> str:
 
 
 def main() -> int:
-    try:
-        done, broker = fetch(), fetch_broker()
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:  # both at once: each spends most of its time waiting for Maven Central
+        with ThreadPoolExecutor(2) as pool:
+            spark_packages, kafka_broker = pool.submit(fetch), pool.submit(fetch_broker)
+            done, broker = spark_packages.result(), kafka_broker.result()
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
