@@ -147,7 +147,8 @@ sent = send(app.url, delivery.payload[:live_from], batch=500, events_per_second=
 print(f"sent the first {live_from:,} messages to the collector's /events")
 
 # %% tags=["nbval-ignore-output"]
-print(sent)  # the time varies from run to run
+# Varies from run to run: the send's duration and rate
+print(sent)
 
 # %% [markdown]
 # ### Check that they arrive
@@ -328,7 +329,8 @@ ingest.processAllAvailable()  # what has arrived is processed: then stop the que
 ingest.stop()
 
 # %% tags=["nbval-ignore-output"]
-reports = progress.of(ingest)  # how many batches the live traffic took depends on timing
+# Varies from run to run: how many micro-batches the live traffic fell into
+reports = progress.of(ingest)
 live_batches = reports[(reports.run == str(ingest.runId)) & (reports.rows > 0)]
 print(f"{sent_live.events:,} live messages in {len(live_batches)} micro-batches "
       f"(batches {live_batches.batch.min()} to {live_batches.batch.max()} of the same query)")
@@ -469,8 +471,8 @@ def upsert_last_seen(batch, batch_id):
 
 
 # %%
-halves = bronze.select("user_id", "ts").randomSplit([0.5, 0.5], seed=run.seed)
-check_upsert(upsert_last_seen, spark, tables["last_seen"], *halves)
+check_upsert(upsert_last_seen, spark, tables["last_seen"],
+             *bronze.select("user_id", "ts").randomSplit([0.5, 0.5], seed=run.seed))
 
 # %% [markdown]
 # ## 4 · Event time, processing time and watermarks
@@ -685,7 +687,8 @@ assert len(predictions) == len(snapshot) and np.allclose(predictions.p_subscribe
 # `maxOffsetsPerTrigger`, then the live trickle):
 
 # %% tags=["nbval-ignore-output"]
-report = progress.of(ingest).query("rows > 0")  # the times vary from run to run
+# Varies from run to run: batch durations and rates, and how the live traffic fell into batches
+report = progress.of(ingest).query("rows > 0")
 fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 4.5))
 top.bar(report.batch, report.rows_per_second, color="tab:blue")
 top.set(ylabel="rows per second", title="The ingest query, batch by batch")
@@ -722,7 +725,8 @@ print(f"the backlog of {capped.rows.sum():,} messages with maxOffsetsPerTrigger=
       f"without it: {len(uncapped)} batch")
 
 # %% tags=["nbval-ignore-output"]
-print(pd.DataFrame({"batches": [len(capped), len(uncapped)],  # the times vary from run to run
+# Varies from run to run: batch durations
+print(pd.DataFrame({"batches": [len(capped), len(uncapped)],
                     "largest batch (rows)": [capped.rows.max(), uncapped.rows.max()],
                     "longest batch (s)": [capped.seconds.max(), uncapped.seconds.max()]},
                    index=["capped backlog", "no cap"]).round(2).to_string())

@@ -135,7 +135,7 @@ class LocalKafka(Service):
 class ExistingKafka:
     """A Kafka cluster the course did not start: checked to answer, never stopped by the course."""
 
-    def __init__(self, bootstrap: str, wait: float = 10):
+    def __init__(self, bootstrap: str, wait: float = 5):
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
