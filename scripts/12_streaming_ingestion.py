@@ -532,11 +532,11 @@ assert 0 < missing.missing.sum() <= len(delivery.late) and (missing.missing <= m
 record(late_events=len(delivery.late), dropped_by_watermark=int(missing.missing.sum()))
 
 # %% [markdown]
-# Not every late event was dropped. Spark judges a batch's input against the watermark that
-# was current *before* the batch ran: an event that arrives before the watermark has moved past
-# its window is still counted. A longer watermark
-# drops fewer and keeps more state; it is a trade between **completeness and memory**. The
-# bronze table, which has no watermark, kept them all.
+# Not every late event was dropped. Spark judges a batch's late events against the watermark of
+# the batch *before* it (so that a chain of stateful operators agrees on what is late): an
+# event is dropped only when the watermark had passed its window a batch earlier. A longer
+# watermark drops fewer and keeps more state: it is a trade between **completeness and
+# memory**. The bronze table, which has no watermark, kept them all.
 #
 # ### Exercise 3 · A watermarked windowed count
 # Build `page_counts`, a streaming DataFrame that counts events **per page and 1-hour window**
@@ -699,9 +699,10 @@ print(report[["batch", "rows", "rows_per_second", "seconds"]].round(2).to_string
 record(ingest_rows_per_second=float(report.rows_per_second.median()))
 
 # %% [markdown]
-# The first batch is the slowest: the JVM compiles the code it runs for the first time. After
-# that, a batch's duration grows with its rows, and the live batches are small: their latency is
-# set by the trigger interval, not by the work.
+# A batch costs seconds even when it is small: planning, the Kafka offsets, two Delta commits
+# are paid per batch, whatever its rows (and the first batches also pay for the JVM compiling
+# the code). So big batches move more rows per second than small ones, and a live batch's
+# latency is the trigger interval plus that fixed cost.
 #
 # ### Back-pressure: `maxOffsetsPerTrigger`
 # After an outage, a stream restarts with a **backlog**. Without a cap, its first batch takes
