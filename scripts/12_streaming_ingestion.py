@@ -319,12 +319,12 @@ assert count("bronze") + count("quarantine") == live_from and count("quarantine"
 # `trigger(availableNow=True)` processes what is there and stops: a **scheduled job** (section
 # 7). Without it (or with `processingTime`), the query runs until stopped, starting a batch as
 # new data comes. The same query, from the same **checkpoint**, now continues where the first
-# stopped, while the last quarter of the traffic arrives live over about six seconds:
+# stopped, while the last quarter of the traffic arrives live over about four seconds:
 
 # %%
-ingest = start_ingest({"processingTime": "2 seconds"})
+ingest = start_ingest({"processingTime": "1 second"})
 live = delivery.payload[live_from:]
-sent_live = send(app.url, live, batch=100, events_per_second=len(live) / 6)
+sent_live = send(app.url, live, batch=100, events_per_second=len(live) / 4)
 ingest.processAllAvailable()  # what has arrived is processed: then stop the query
 ingest.stop()
 
@@ -482,7 +482,7 @@ check_upsert(upsert_last_seen, spark, tables["last_seen"],
 # forever; a **watermark** says how late an event may be: Spark keeps a window until the
 # latest event time seen, minus the delay, has passed its end, then drops later arrivals.
 #
-# Here: counts per user, page and hour of event time, read straight from Kafka in about 10
+# Here: counts per user, page and hour of event time, read straight from Kafka in about 8
 # batches, with a watermark of two days. Why so long? The watermark follows the latest event
 # time of *any* partition, and each partition's users have their own bursts: at the same point
 # of the backlog one partition can be a day behind another, and a short delay would drop its
@@ -501,7 +501,7 @@ def keep_latest(batch, batch_id):
                                                                         keep="last")
 
 
-counts = (parse(kafka_stream(max(100, len(delivery.payload) // 10))).filter(is_good).select("event.*")
+counts = (parse(kafka_stream(max(100, len(delivery.payload) // 8))).filter(is_good).select("event.*")
           .withWatermark("ts", "2 days")
           .groupBy(F.window("ts", "1 hour"), "user_id", "page").count()
           .select(F.col("window.start").alias("hour"), "user_id", "page", "count"))
