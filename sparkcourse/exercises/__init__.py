@@ -56,16 +56,22 @@ def as_pandas(answer) -> pd.DataFrame | None:
     raise TypeError(f"expected a DataFrame, got {type(answer).__name__}")
 
 
-def check_frame(answer, expected: pd.DataFrame, key: str, advice: str = "",
-                rtol: float = 1e-6, atol: float = 1e-9) -> Feedback:
-    """Compare a per-`key` table with the expected one (row order does not matter), each value
-    within `rtol` (relative) or `atol` (absolute)."""
+def answer_frame(answer) -> pd.DataFrame | Feedback:
+    """The answer as pandas, or the feedback to give instead (not attempted, not a DataFrame)."""
     try:
         got = as_pandas(answer)
     except TypeError as error:
         return hint(str(error))
-    if got is None:
-        return NOT_ATTEMPTED
+    return NOT_ATTEMPTED if got is None else got
+
+
+def check_frame(answer, expected: pd.DataFrame, key: str, advice: str = "",
+                rtol: float = 1e-6, atol: float = 1e-9) -> Feedback:
+    """Compare a per-`key` table with the expected one (row order does not matter), each value
+    within `rtol` (relative) or `atol` (absolute)."""
+    got = answer_frame(answer)
+    if isinstance(got, Feedback):
+        return got
     wanted = list(expected.columns)
     missing = [c for c in wanted if c not in got.columns]
     if missing:

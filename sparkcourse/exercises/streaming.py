@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import NOT_ATTEMPTED, Feedback, as_pandas, check_frame, correct, first_line, hint
+from . import NOT_ATTEMPTED, Feedback, answer_frame, as_pandas, check_frame, correct, first_line, hint
 
 
 def good_events(payload: list[dict]) -> pd.DataFrame:
@@ -31,12 +31,9 @@ def _naive_utc(times: pd.Series) -> pd.Series:
 
 def check_parsed(answer, payload: list[dict]) -> Feedback:
     """One row per message or per good message, with the event's fields as typed columns."""
-    try:
-        got = as_pandas(answer)
-    except TypeError as error:
-        return hint(str(error))
-    if got is None:
-        return NOT_ATTEMPTED
+    got = answer_frame(answer)
+    if isinstance(got, Feedback):
+        return got
     missing = [c for c in ("user_id", "ts", "device", "page", "event_type", "amount") if c not in got.columns]
     if missing:
         return hint(f"missing columns {missing}: select the parsed struct's fields, e.g. `event.*`")
