@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ from .cluster import HOST, free_port
 from .java import find_java
 from .packages import broker_classpath
 from .service import Service, ServiceError
+from .spark import port_open
 
 # A heap that fits beside Spark on a laptop; the serial collector and the C1 compiler alone start
 # a small JVM faster and keep it lighter on two cores.
@@ -74,12 +74,6 @@ def new_cluster_id() -> str:
             return text
 
 
-def port_open(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex((host, port)) == 0
-
-
 class LocalKafka(Service):
     """Kafka in `folder` (its data, settings and `broker.log`). A second start on the same folder
     keeps the topics and their messages."""
@@ -113,7 +107,8 @@ class LocalKafka(Service):
         return path
 
     def _ready(self) -> bool:
-        return port_open(self.host, self.port) and READY_LINE in self.log.read_text(errors="replace")
+        started = READY_LINE in self.log.read_text(errors="replace")
+        return started and port_open((self.host, self.port), timeout=1)
 
     def start(self) -> LocalKafka:
         self._format_storage()

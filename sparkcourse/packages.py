@@ -176,7 +176,7 @@ def broker_folder(cache: Path | None = None) -> Path:
 def broker_classpath(cache: Path | None = None) -> str:
     """The Kafka broker's classpath; raises MissingPackageError when set-up never fetched it."""
     folder = broker_folder(cache)
-    if set(KAFKA_BROKER) - set(fetched(cache)):
+    if set(KAFKA_BROKER) - fetched(cache):
         raise MissingPackageError(
             f"the Kafka broker's jars are not in the course's cache ({folder}): run `make setup` "
             "(or `python -m sparkcourse.packages`) once with access to Maven Central")

@@ -9,8 +9,9 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from sparkcourse import packages
-from sparkcourse.kafka import LocalKafka, new_cluster_id, port_open
+from sparkcourse.kafka import LocalKafka, new_cluster_id
 from sparkcourse.service import ServiceError
+from sparkcourse.spark import port_open
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -43,7 +44,7 @@ def test_broker_serves_a_consumer_group_keeps_topics_and_leaves_nothing(tmp_path
     assert {m.partition() for m in messages} == {0, 1, 2}
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
-    assert not port_open(kafka.host, kafka.port)
+    assert not port_open((kafka.host, kafka.port))
 
     with LocalKafka(tmp_path) as again:  # the same folder: the topic and its messages are still there
         assert len(consume(again.bootstrap, "clicks", 300, group="second")) == 300
