@@ -42,6 +42,8 @@ class Scale:
     bandit_runs: int  # 11: simulated runs of each bandit policy
     clicks: int  # 12: clickstream events sent through the collector (about)
     click_rate: int  # 12: events per second the load generator sends
+    rec_users: int  # 13: users of the generated catalogue
+    rec_items: int  # 13: items of the generated catalogue
 
 
 def _table(*rows: tuple) -> dict[str, Scale]:
@@ -53,18 +55,19 @@ def _table(*rows: tuple) -> dict[str, Scale]:
 SCALES = _table(
     # name, description, shuffle partitions, driver memory, optimizing JIT, timing repeats,
     #   users, max evals, trial cost, digit copies, subscribers, small files, stores, sweep stores,
-    #   pandas stores, claims, vehicles, people, A/A tests, tuning seeds, bandit runs, clicks, click rate
+    #   pandas stores, claims, vehicles, people, A/A tests, tuning seeds, bandit runs, clicks, click rate,
+    #   recommender users, recommender items
     ("ci", "the tests: every code path, at the smallest size that passes every check", 2, "2g", False, 1,
-     300, 2, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000, 2_000, 2, 20, 2_000, 4_000),
+     300, 2, 0.1, 1, 4_000, 20, 200, 40, 300, 200_000, 24, 200_000, 2_000, 2, 20, 2_000, 4_000, 1_000, 300),
     ("small", "Binder and the committed outputs: every notebook in a minute or two", 4, "2g", True, 3,
      2_000, 8, 0.5, 1, 20_000, 100, 1_000, 100, 2_000, 2_000_000, 60, 1_000_000, 10_000, 4, 60,
-     10_000, 5_000),
+     10_000, 5_000, 3_000, 1_000),
     ("medium", "a laptop: a few minutes, big enough to see trends", 8, "4g", True, 3,
      20_000, 16, 4.0, 10, 200_000, 400, 10_000, 1_000, 20_000, 10_000_000, 600, 20_000_000, 50_000, 8,
-     200, 100_000, 20_000),
+     200, 100_000, 20_000, 30_000, 5_000),
     ("large", "a workstation or cluster: where Spark pays off", 64, "8g", True, 5,
      200_000, 32, 10.0, 100, 2_000_000, 2_000, 100_000, 10_000, 200_000, 100_000_000, 6000, 200_000_000,
-     200_000, 10, 400, 1_000_000, 50_000),
+     200_000, 10, 400, 1_000_000, 50_000, 200_000, 10_000),
 )
 
 _HOST_PORT = r"[A-Za-z0-9.\-]+:\d{1,5}"

@@ -7,7 +7,8 @@ sys.path.insert(0, str(ROOT / "ci"))
 # The longest tests start first, so that two test workers end together (`make test`, which
 # hands tests out one at a time); then those that need their test worker's cluster core, before
 # the notebooks under Spark Connect hold it (test_cluster's SharedConnectServer).
-FIRST = ("[06_delta_lake]", "[11_experiment_design.ipynb]", "[12_streaming_ingestion.ipynb]",
+FIRST = ("[13_recommenders.ipynb]", "[13_recommenders]", "[06_delta_lake]", "[11_experiment_design.ipynb]",
+         "[12_streaming_ingestion.ipynb]",
          "[12_streaming_ingestion]", "[07_mlflow_to_production]", "[02_hyperparameter_tuning]",
          "test_cluster.py::test_workers_", "[11_experiment_design]", "[04_many_models]")
 

@@ -213,3 +213,17 @@ def test_readme_says_which_workshops_run_under_spark_connect():
     connect_row = next(line for line in table if "tested: a Connect server" in line)
     listed = {f"{number}_" for number in connect_row.split("|")[1].replace(",", " ").split()}
     assert listed == {name[:3] for name in NAMES if runs_under_connect(read(SOLUTIONS / name))}
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"kafka_bootstrap": "localhost"}, "ParameterError: kafka_bootstrap must be host:port"),
+    ({"n_items": 10}, "ParameterError: n_items must be >= 50; got 10"),
+    ({"serve_port": 70_000}, "ParameterError: serve_port must be <= 65535; got 70000"),
+], ids=["bootstrap", "items", "port"])
+def test_recommenders_stop_with_one_line_before_spark(parameters, message, tmp_path):
+    name = "13_recommenders.ipynb"
+    with pytest.raises(PapermillExecutionError) as failure:
+        execute(SOLUTIONS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
+    assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
+    assert "setup_notebook(" in failure.value.source
+    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before validation"
