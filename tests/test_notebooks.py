@@ -173,19 +173,28 @@ def test_solution_runs_once_within_budget_to_the_committed_outputs(name, master,
                                      f"(x{factor:.2f} for this machine's speed)")
 
 
-@pytest.mark.parametrize("parameters, message", [
-    ({"scale": "huge"}, "ParameterError: scale must be one of ci, small, medium, large; got 'huge'"),
-    ({"spark_master": "spark:/x"}, "ParameterError: spark_master must look like"),
-    ({"n_users": -5}, "ParameterError: n_users must be >= 0; got -5"),
-    ({"seed": "x"}, "ParameterError: seed must be a whole number"),
-])
-def test_bad_parameter_stops_with_one_line_before_spark(parameters, message, tmp_path):
-    name = "01_feature_engineering.ipynb"
+def assert_stops_in_one_line(name: str, parameters: dict, message: str, cell: str, tmp_path: Path) -> None:
+    """The notebook stops at `cell` with one line starting with `message`, before any Spark work."""
     with pytest.raises(PapermillExecutionError) as failure:
         execute(SOLUTIONS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
     assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
-    assert "setup_notebook(" in failure.value.source
-    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before validation"
+    assert cell in failure.value.source
+    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before the notebook stops"
+
+
+@pytest.mark.parametrize("name, parameters, message", [
+    ("01_feature_engineering", {"scale": "huge"},
+     "ParameterError: scale must be one of ci, small, medium, large; got 'huge'"),
+    ("01_feature_engineering", {"spark_master": "spark:/x"}, "ParameterError: spark_master must look like"),
+    ("01_feature_engineering", {"n_users": -5}, "ParameterError: n_users must be >= 0; got -5"),
+    ("01_feature_engineering", {"seed": "x"}, "ParameterError: seed must be a whole number"),
+    ("13_recommenders", {"kafka_bootstrap": "localhost"},
+     "ParameterError: kafka_bootstrap must be host:port"),
+    ("13_recommenders", {"n_items": 10}, "ParameterError: n_items must be >= 50; got 10"),
+    ("13_recommenders", {"serve_port": 70_000}, "ParameterError: serve_port must be <= 65535; got 70000"),
+])
+def test_bad_parameter_stops_with_one_line_before_spark(name, parameters, message, tmp_path):
+    assert_stops_in_one_line(f"{name}.ipynb", parameters, message, "setup_notebook(", tmp_path)
 
 
 @pytest.mark.parametrize("parameters, message, cell", [
@@ -196,15 +205,11 @@ def test_bad_parameter_stops_with_one_line_before_spark(parameters, message, tmp
      "kafka_broker("),
 ], ids=["bootstrap", "partitions", "unreachable"])
 def test_streaming_stops_with_one_line_before_spark(parameters, message, cell, tmp_path):
-    name, unreachable = "12_streaming_ingestion.ipynb", f"127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = f"127.0.0.1:{free_port()}"  # nothing listens there
     parameters = {key: value.replace("UNREACHABLE", unreachable) if isinstance(value, str) else value
                   for key, value in parameters.items()}
-    message = message.replace("UNREACHABLE", unreachable)
-    with pytest.raises(PapermillExecutionError) as failure:
-        execute(SOLUTIONS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
-    assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
-    assert cell in failure.value.source
-    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before the broker answers"
+    assert_stops_in_one_line("12_streaming_ingestion.ipynb", parameters,
+                             message.replace("UNREACHABLE", unreachable), cell, tmp_path)
 
 
 def test_readme_says_which_workshops_run_under_spark_connect():
@@ -214,16 +219,3 @@ def test_readme_says_which_workshops_run_under_spark_connect():
     listed = {f"{number}_" for number in connect_row.split("|")[1].replace(",", " ").split()}
     assert listed == {name[:3] for name in NAMES if runs_under_connect(read(SOLUTIONS / name))}
 
-
-@pytest.mark.parametrize("parameters, message", [
-    ({"kafka_bootstrap": "localhost"}, "ParameterError: kafka_bootstrap must be host:port"),
-    ({"n_items": 10}, "ParameterError: n_items must be >= 50; got 10"),
-    ({"serve_port": 70_000}, "ParameterError: serve_port must be <= 65535; got 70000"),
-], ids=["bootstrap", "items", "port"])
-def test_recommenders_stop_with_one_line_before_spark(parameters, message, tmp_path):
-    name = "13_recommenders.ipynb"
-    with pytest.raises(PapermillExecutionError) as failure:
-        execute(SOLUTIONS / name, tmp_path / name, parameters, cwd=tmp_path, kernel=KERNEL)
-    assert len(failure.value.traceback) == 1 and failure.value.traceback[0].startswith(message)
-    assert "setup_notebook(" in failure.value.source
-    assert not list(tmp_path.rglob("spark-jvm.log")), "no Spark work before validation"
