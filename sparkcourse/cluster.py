@@ -47,7 +47,8 @@ class LocalCluster:
         self.workers, self.cores, self.memory = workers, cores, memory
         self.java_options, self.host, self.wrap = java_options, host, wrap or (lambda command: command)
         self.folder = Path(folder or tempfile.mkdtemp(prefix="spark-cluster-"))
-        self.port, self.ui_port = port or free_port(), free_port()
+        self.port = port or free_port()
+        self.ui_port = next(p for p in iter(free_port, None) if p != self.port)
         self.processes: list[subprocess.Popen] = []
 
     @property
@@ -65,32 +66,47 @@ class LocalCluster:
                                                stdin=subprocess.DEVNULL, start_new_session=True))
         (self.folder / f"{name}.pid").write_text(str(self.processes[-1].pid))
 
-    def alive_workers(self) -> int:
+    def master_state(self) -> dict | None:
+        """The master's state from its web UI; None while it does not answer, or while something
+        else answers on its port."""
         try:
             url = f"http://{self.host}:{self.ui_port}/json/"
             with urllib.request.urlopen(url, timeout=2) as response:
                 state = json.load(response)
-        except OSError:
-            return 0
-        return sum(worker["state"] == "ALIVE" for worker in state.get("workers", []))
+        except (OSError, ValueError):
+            return None
+        return state if isinstance(state, dict) and "workers" in state else None
+
+    def alive_workers(self) -> int:
+        workers = (self.master_state() or {}).get("workers", [])
+        return sum(worker["state"] == "ALIVE" for worker in workers)
 
     def start(self, timeout: float = 90) -> str:
+        """Start the master, then (once it answers, its ports bound) the workers, whose web UIs
+        take ports the system picks; stop everything started if the cluster does not come up."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._launch("master", "org.apache.spark.deploy.master.Master", "--host", self.host,
-                     "--port", str(self.port), "--webui-port", str(self.ui_port))
-        for i in range(self.workers):
-            work = self.folder / f"worker-{i}"
-            work.mkdir(exist_ok=True)
-            self._launch(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", self.master_url,
-                         "--host", self.host, "--cores", str(self.cores), "--memory", self.memory,
-                         "--webui-port", str(free_port()), "--work-dir", str(work))
         deadline = time.monotonic() + timeout
-        while self.alive_workers() < self.workers:
+        try:
+            self._launch("master", "org.apache.spark.deploy.master.Master", "--host", self.host,
+                         "--port", str(self.port), "--webui-port", str(self.ui_port))
+            self._wait_until(lambda: self.master_state() is not None, deadline)
+            for i in range(self.workers):
+                work = self.folder / f"worker-{i}"
+                work.mkdir(exist_ok=True)
+                self._launch(f"worker-{i}", "org.apache.spark.deploy.worker.Worker", self.master_url,
+                             "--host", self.host, "--cores", str(self.cores), "--memory", self.memory,
+                             "--webui-port", "0", "--work-dir", str(work))
+            self._wait_until(lambda: self.alive_workers() >= self.workers, deadline)
+        except BaseException:
+            self.stop()
+            raise
+        return self.master_url
+
+    def _wait_until(self, ready: Callable[[], bool], deadline: float) -> None:
+        while not ready():
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                self.stop()
                 raise RuntimeError(f"the local cluster did not come up; logs in {self.folder}")
             time.sleep(0.5)
-        return self.master_url
 
     def stop(self) -> None:
         for process in reversed(self.processes):
