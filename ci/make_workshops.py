@@ -5,7 +5,8 @@ solutions/ is the single source. In a solution:
   the region's `# STUDENT:` lines instead (uncommented), e.g. `# STUDENT: answer = None`;
 - a cell tagged `solution` (a written answer) is left out of the student notebook.
 Outputs are stripped. Each solution is also written as a py:percent script in scripts/ (with
-jupytext), so that a change to a lesson reads as a code diff in review.
+jupytext), so that a change to a lesson reads as a code diff in review, and every exercise's
+answer goes to the instructors' answer sheet, instructors/answers.md.
 `--check` changes nothing and fails if anything is out of date.
 """
 
@@ -25,6 +26,7 @@ from notebooks import ROOT, SOLUTIONS, WORKSHOPS, course_notebooks, read, tags  
 BEGIN, END, STUDENT = "# BEGIN SOLUTION", "# END SOLUTION", "# STUDENT:"
 MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 INDEX = ROOT / "index.ipynb"
+ANSWERS = ROOT / "instructors" / "answers.md"
 SCRIPTS = ROOT / "scripts"
 
 
@@ -68,6 +70,47 @@ def student_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.Not
         cell.id = f"cell-{len(notebook.cells)}"
         notebook.cells.append(cell)
     return notebook
+
+
+def solution_regions(source: str) -> list[str]:
+    """The answer code of each solution region in a cell (its STUDENT lines left out)."""
+    regions, region = [], None
+    for line in source.splitlines():
+        if line.strip() == BEGIN:
+            region = []
+        elif line.strip() == END:
+            regions.append("\n".join(region))
+            region = None
+        elif region is not None and not line.strip().startswith(STUDENT):
+            region.append(line)
+    return regions
+
+
+def exercise_answers(solution: nbformat.NotebookNode) -> list[str]:
+    """Markdown: each exercise's heading, its answer, and the check cell that judges it."""
+    parts, heading = [], "Exercise"
+    for cell, after in zip(solution.cells, [*solution.cells[1:], None], strict=True):
+        if cell.cell_type == "markdown":
+            headings = [line.lstrip("# ") for line in cell.source.splitlines()
+                        if line.startswith("#") and "exercise" in line.lower()]
+            heading = headings[-1] if headings else heading
+        elif cell.cell_type == "code":
+            for code in solution_regions(cell.source):
+                check = after.source.split("(")[0] if after is not None and after.cell_type == "code" else ""
+                judged = f", judged by `{check}`" if check.startswith("check_") else ""
+                parts.append(f"### {heading}\n\nOne correct answer{judged}:\n\n```python\n{code}\n```")
+    return parts
+
+
+def answers_markdown() -> str:
+    sections = ["# Exercise answers\n\nGenerated from `solutions/` by `make workshops`: edit the "
+                "solutions, not this file. Each check cell accepts any correct answer, not only these."]
+    for path in course_notebooks():
+        solution = read(path)
+        answers = exercise_answers(solution)
+        sections.append(f"## {lesson_header(solution)['title']}\n\n"
+                        + ("\n\n".join(answers) if answers else "No exercises."))
+    return "\n\n".join(sections) + "\n"
 
 
 def lesson_header(solution: nbformat.NotebookNode) -> dict:
@@ -121,6 +164,7 @@ def expected_files() -> dict[Path, str]:
     files |= {SCRIPTS / f"{path.stem}.py": jupytext.writes(read(path), fmt="py:percent")
               for path in course_notebooks()}
     files[INDEX] = nbformat.writes(index_notebook())
+    files[ANSWERS] = answers_markdown()
     files[ROOT / "README.md"] = readme_text()
     return files
 

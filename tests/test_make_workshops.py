@@ -4,6 +4,7 @@ import nbformat
 import pytest
 from make_workshops import (
     MarkupError,
+    exercise_answers,
     lesson_header,
     stale_files,
     student_notebook,
@@ -49,6 +50,20 @@ def test_student_notebook_drops_answers_and_outputs():
     student = student_notebook(solution, "99_test.ipynb")
     assert len(student.cells) == 2
     assert student.cells[1].outputs == [] and "41" not in student.cells[1].source
+
+
+def test_the_answer_sheet_has_each_exercise_its_answer_and_its_check():
+    solution = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## 2 · Sums\n### Exercise 1 · The answer"),
+        nbformat.v4.new_code_cell(SOLVED),
+        nbformat.v4.new_code_cell("check_answer(answer)"),
+        nbformat.v4.new_markdown_cell("Prose."),
+        nbformat.v4.new_code_cell("# BEGIN SOLUTION\n# STUDENT: b = None\nb = 2\n# END SOLUTION"),
+    ])
+    first, second = exercise_answers(solution)
+    assert first.startswith("### Exercise 1 · The answer\n") and "judged by `check_answer`" in first
+    assert "answer = total + 41" in first and "STUDENT" not in first and "print(total)" not in first
+    assert second.startswith("### Exercise 1 · The answer") and "judged" not in second and "b = 2" in second
 
 
 def test_every_solution_has_a_student_notebook_and_a_header():
