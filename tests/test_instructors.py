@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENDA = ROOT / "instructors" / "agenda.md"
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ROW = re.compile(r"\| (\d\d):(\d\d) \| (\d+) \| (.+) \|")
 
 
@@ -49,14 +50,12 @@ def test_the_tracks_cover_what_they_promise():
     assert workshops(half_day) == {"00", "01", "02", "03", "04"}
     assert half_day[-1][0] - half_day[0][0] <= 4 * 60
     assert {"00", "01", "02", "03", "04", "05", "07"} <= workshops(one_day)
-    numbers = {path.name[:2] for path in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")}
+    numbers = {path.name[:2] for path in SOLUTIONS}
     assert set().union(*map(workshops, two_days)) == numbers, "the two days take every workshop"
-
 
 
 SECTIONS = ["First five minutes", "Where learners get stuck", "Questions to ask", "Exercise answers",
             "When late"]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def lesson(path: Path) -> tuple[str, int, int]:
