@@ -34,28 +34,37 @@ class MarkupError(ValueError):
     pass
 
 
-def student_source(source: str, where: str) -> str:
-    """A code cell's source with each solution region replaced by its STUDENT lines."""
-    out, region = [], None
+def solution_parts(source: str, where: str) -> tuple[str, list[str]]:
+    """A code cell's source for the student (each solution region replaced by its STUDENT
+    lines), and the answer code of each region."""
+    out, answers, region = [], [], None
     for line in source.splitlines():
         stripped = line.strip()
         if stripped == BEGIN:
             if region is not None:
                 raise MarkupError(f"{where}: nested {BEGIN}")
-            region, indent = [], line[: len(line) - len(line.lstrip())]
+            region, answer, indent = [], [], line[: len(line) - len(line.lstrip())]
         elif stripped == END:
             if not region:
                 raise MarkupError(f"{where}: {END} without {BEGIN} or without a {STUDENT} line")
             out += region
+            answers.append("\n".join(answer))
             region = None
         elif region is not None:
             if stripped.startswith(STUDENT):
                 region.append(indent + stripped[len(STUDENT):].strip())
+            else:
+                answer.append(line)
         else:
             out.append(line)
     if region is not None:
         raise MarkupError(f"{where}: {BEGIN} without {END}")
-    return "\n".join(out)
+    return "\n".join(out), answers
+
+
+def student_source(source: str, where: str) -> str:
+    """A code cell's source with each solution region replaced by its STUDENT lines."""
+    return solution_parts(source, where)[0]
 
 
 def student_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
@@ -72,30 +81,16 @@ def student_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.Not
     return notebook
 
 
-def solution_regions(source: str) -> list[str]:
-    """The answer code of each solution region in a cell (its STUDENT lines left out)."""
-    regions, region = [], None
-    for line in source.splitlines():
-        if line.strip() == BEGIN:
-            region = []
-        elif line.strip() == END:
-            regions.append("\n".join(region))
-            region = None
-        elif region is not None and not line.strip().startswith(STUDENT):
-            region.append(line)
-    return regions
-
-
-def exercise_answers(solution: nbformat.NotebookNode) -> list[str]:
+def exercise_answers(solution: nbformat.NotebookNode, name: str) -> list[str]:
     """Markdown: each exercise's heading, its answer, and the check cell that judges it."""
     parts, heading = [], "Exercise"
-    for cell, after in zip(solution.cells, [*solution.cells[1:], None], strict=True):
+    for number, (cell, after) in enumerate(zip(solution.cells, [*solution.cells[1:], None], strict=True)):
         if cell.cell_type == "markdown":
             headings = [line.lstrip("# ") for line in cell.source.splitlines()
                         if line.startswith("#") and "exercise" in line.lower()]
             heading = headings[-1] if headings else heading
         elif cell.cell_type == "code":
-            for code in solution_regions(cell.source):
+            for code in solution_parts(cell.source, f"{name} cell {number}")[1]:
                 check = after.source.split("(")[0] if after is not None and after.cell_type == "code" else ""
                 judged = f", judged by `{check}`" if check.startswith("check_") else ""
                 parts.append(f"### {heading}\n\nOne correct answer{judged}:\n\n```python\n{code}\n```")
@@ -107,7 +102,7 @@ def answers_markdown() -> str:
                 "solutions, not this file. Each check cell accepts any correct answer, not only these."]
     for path in course_notebooks():
         solution = read(path)
-        answers = exercise_answers(solution)
+        answers = exercise_answers(solution, path.name)
         sections.append(f"## {lesson_header(solution)['title']}\n\n"
                         + ("\n\n".join(answers) if answers else "No exercises."))
     return "\n\n".join(sections) + "\n"

@@ -60,7 +60,7 @@ def test_the_answer_sheet_has_each_exercise_its_answer_and_its_check():
         nbformat.v4.new_markdown_cell("Prose."),
         nbformat.v4.new_code_cell("# BEGIN SOLUTION\n# STUDENT: b = None\nb = 2\n# END SOLUTION"),
     ])
-    first, second = exercise_answers(solution)
+    first, second = exercise_answers(solution, "99_test.ipynb")
     assert first.startswith("### Exercise 1 · The answer\n") and "judged by `check_answer`" in first
     assert "answer = total + 41" in first and "STUDENT" not in first and "print(total)" not in first
     assert second.startswith("### Exercise 1 · The answer") and "judged" not in second and "b = 2" in second
