@@ -8,6 +8,7 @@
 # kernel and Spark worker would otherwise compile each module it imports, every time (2x slower).
 #   ci/setup.sh        set up .venv
 #   ci/setup.sh lock   regenerate requirements.lock from requirements.txt (`make lock`)
+#   ci/setup.sh deps   only the locked distributions (the course image's first, cached layer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,16 @@ if [ "${1:-}" = lock ]; then
   exit 0
 fi
 
+sync_lock() {
+  "$UV" pip sync --quiet --require-hashes --compile-bytecode --python .venv/bin/python requirements.lock ||
+    offline "the course's packages"
+}
+if [ "${1:-}" = deps ]; then
+  ensure_uv
+  sync_lock
+  exit 0
+fi
+
 "$PYTHON" sparkcourse/java.py >/dev/null  # exits with what to install if Java is missing or < 17
 "$PYTHON" ci/lock.py                       # exits if requirements.txt changed without `make lock`
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
@@ -54,8 +65,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 fi
 echo "Setting up the course environment in .venv (first time: a few minutes) ..."
 ensure_uv
-"$UV" pip sync --quiet --require-hashes --compile-bytecode --python .venv/bin/python requirements.lock ||
-  offline "the course's packages"
+sync_lock
 "$UV" pip install --quiet --python .venv/bin/python --no-deps -e . ||
   offline "setuptools (to install sparkcourse)"
 ci/register_kernel.sh .venv/bin/python

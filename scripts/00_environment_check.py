@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 00 · Check your environment
 # *Before class · about 10 minutes*
 #
@@ -28,7 +28,7 @@
 # - check that a cluster master answers, if you have one;
 # - solve a warm-up exercise, to see how exercises and their check cells work.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # Every notebook starts with a cell like this one. Change a value and re-run, or pass it from the
 # command line: `papermill 00_environment_check.ipynb out.ipynb -p cluster_master spark://host:7077`.
@@ -59,7 +59,7 @@ from sparkcourse.environment import (
 )
 from sparkcourse.exercises.warmup import check_multiples_of_seven
 from sparkcourse.params import check_master
-from sparkcourse.spark import is_connect, master_reachable, task_slots
+from sparkcourse.spark import is_connect, master_reachable, spark_ui_url, task_slots
 
 run = setup_notebook("00_environment_check", scale=scale, spark_master=spark_master,
                      seed=seed, work_dir=work_dir, data_root=data_root)
@@ -67,7 +67,7 @@ if cluster_master:
     check_master(cluster_master)
 checks = {}  # what the final verdict is built from
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Python, Java and the libraries
 # Spark 4 needs Java 17 or newer. The library versions should match the course's pins
 # (`requirements.txt`); *differs* is worth a look, *missing* must be fixed.
@@ -79,7 +79,7 @@ checks["Java 17+ installed"] = platform_summary()["java"].startswith("Java")
 checks["libraries installed at the pinned versions"] = (versions.status == "ok").all()
 versions
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Start Spark
 # `run.spark()` gives the notebook its SparkSession: local mode with every core of this machine by
 # default, a cluster if `spark_master` names one, or the session that is already running (on
@@ -94,7 +94,7 @@ record(spark_start_seconds=start_seconds)
 print(f"Spark {spark.version} on {spark.conf.get('spark.master')} with {task_slots(spark)} parallel tasks")
 checks["Spark session started"] = True
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · A tiny job
 # Sum the numbers 0 … 999,999 on Spark, and count them by remainder modulo 3. Then run a
 # **pandas UDF**: Python code that Spark ships to its workers in Arrow batches. If the workers ran
@@ -136,9 +136,11 @@ print("The executors import every course library at the driver's versions." if n
       else f"Different on the executors: {on_executors[differ].to_dict()}")
 checks["executors have the course's libraries"] = not differ.any()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Where to look when something is slow or fails
-# - The **Spark UI** shows jobs, stages, tasks and their timings while the session runs.
+# - The **Spark UI** shows jobs, stages, tasks and their timings while the session runs. In the
+#   course's container and on Binder it opens through JupyterLab: add the path printed below to
+#   JupyterLab's own address.
 # - Spark's **JVM log** holds its own messages (start-up banner, warnings, errors). The course keeps
 #   them out of your cells and writes them to the file below: open it from the file browser.
 
@@ -146,11 +148,11 @@ checks["executors have the course's libraries"] = not differ.any()
 if is_connect(spark):  # a Spark Connect client has no SparkContext: Spark runs on the server
     print("Spark UI: on the Spark Connect server's machine (port 4040 there)")
 else:
-    print("Spark UI:", spark.sparkContext.uiWebUrl)
+    print("Spark UI:", spark_ui_url(spark))
 log = spark_log_file()
 print("JVM log: ", os.path.relpath(log) if log else "(Spark runs elsewhere: see its server's logs)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · Is your cluster reachable?
 # Set `cluster_master` to a standalone master URL (`spark://host:7077`) to check that it answers.
 # To run any notebook on it, pass the same URL as `spark_master`.
@@ -163,7 +165,7 @@ if cluster_master:
 else:
     print("No cluster_master given: skipped.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Plotting works
 
 # %%
@@ -173,7 +175,7 @@ ax.set(title="Square roots of 0 … 999,999", xlabel="root", ylabel="count")
 plt.show()
 checks["plots display"] = plots_display(fig)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Warm-up exercise: how exercises work
 # Each exercise has a cell to fill in and a **check cell** below it. The check prints
 # *correct*, a hint, or *not attempted yet*.
@@ -190,7 +192,7 @@ multiples_of_seven = numbers.filter(F.col("id") % 7 == 0).count()
 # %%
 check_multiples_of_seven(multiples_of_seven, n)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Verdict
 
 # %%
@@ -199,7 +201,7 @@ for name, ok in checks.items():
 print()
 print(readiness(checks))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - The course's helper starts Spark for you: `run = setup_notebook(...)`, then `run.spark()`.
 # - Spark's messages go to a log file, not into your cells; the Spark UI shows what jobs do.

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 01 · Parallelise feature engineering
 # *Strategy 1 of 4 · about 45 minutes*
 #
@@ -37,7 +37,7 @@
 # - bring the small result to pandas with **Arrow** and train a scikit-learn model on it;
 # - say, from measurements made in this run, **when Spark pays off and when pandas is faster**.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `scale` sets the data size (*small* ≈ 2,000 users and 120,000 events, *medium* ten times more,
 # *large* a hundred times). `n_users` overrides the scale's number of users.
@@ -74,7 +74,7 @@ run = setup_notebook("01_feature_engineering", scale=scale, spark_master=spark_m
                      seed=seed, work_dir=work_dir, data_root=data_root, repeats=repeats)
 n_users = check_int("n_users", n_users) or run.scale.users
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · The raw data: a clickstream
 # A shopping app logs every interaction: page views, clicks, items added to the cart, purchases,
 # with the device and a timestamp. The generator also knows each user's hidden traits and whether
@@ -90,7 +90,7 @@ print(f"{events.count():,} events from {n_users:,} users")
 events.printSchema()
 events.orderBy("user_id", "ts").show(8, truncate=False)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Sessions with window functions
 # A **session** is a burst of activity: a new one starts after 30 minutes without events. To find
 # them we need, for each event, the time of the *previous event of the same user*. That is a
@@ -142,7 +142,7 @@ longest_session = span.groupBy("user_id").agg(F.max("minutes").alias("longest_se
 check_longest_session(longest_session, paths["events"])
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Aggregate to one row per user
 # A model needs one row per user, not millions of events. `groupBy().agg()` computes many
 # aggregates in one pass over the data: each task pre-aggregates its partition, then a shuffle
@@ -182,7 +182,7 @@ mobile_share = events.groupBy("user_id").agg(
 # %%
 check_mobile_share(mobile_share, paths["events"])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Join the other tables in
 # Two more tables enrich the features:
 # - a **page catalog** (`datasets/app_pages.csv`, 15 rows) that maps each page to a category.
@@ -236,7 +236,7 @@ product_view_share = (
 # %%
 check_product_view_share(product_view_share, paths["events"])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · From Spark to pandas, with Arrow
 # The whole point of this strategy: **big data in, small table out.** The feature table has one row
 # per user, small enough for one machine. `toPandas()` collects it to the driver; with Arrow
@@ -267,7 +267,7 @@ print(f"toPandas of {events.count():,} rows: {without_arrow:.2f} s without Arrow
       f"{with_arrow:.2f} s with Arrow ({without_arrow / with_arrow:.1f}x faster)")
 record(arrow_speedup=without_arrow / with_arrow)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · A single-node model on the features
 # Now plain scikit-learn: counts are skewed, so we take their logarithm, scale everything, encode
 # the country, and fit a logistic regression. The generator knows each user's true probability of
@@ -314,7 +314,7 @@ plt.show()
 # plus what our features missed. Try a feature of your own (the exercises' shares, say) and see
 # whether it closes the gap.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · When does Spark pay off? Measured, not assumed
 # Here is the same feature table built with pandas on one core. First we check that both give
 # **identical** results, then time both on the same Parquet files at three sizes.
@@ -441,7 +441,7 @@ record(pandas_mib_per_million_events=per_million, pandas_memory_limit_events=pan
 # over every machine's memory. That, not speed on a laptop, is why this strategy is used:
 # **big data in, small table out**.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - **Window functions** (`lag`, running `sum` over `Window.partitionBy(...).orderBy(...)`) give
 #   each event its context, in parallel across users: here, sessions.

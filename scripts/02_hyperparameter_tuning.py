@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · Parallelise hyperparameter tuning
 # *Strategy 2 of 4 · about 60 minutes*
 #
@@ -40,7 +40,7 @@
 # - run the same search with **Optuna's `MlflowSparkStudy`**, the maintained successor;
 # - log **every trial to MLflow** and read the best one back.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `max_evals` is the number of trials per search and `trial_cost` the extra CPU seconds each trial
 # spends, standing in for a bigger model. At 0 and -1 they take the scale's defaults: *small*
@@ -87,7 +87,7 @@ parallelism = parallelism or cores
 print(f"{max_evals} trials per search, {trial_cost:g} s extra work per trial, "
       f"{parallelism} at once on {cores} Spark cores\n{tracking.where}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Why tune, and how
 # A model's **hyperparameters** are the settings it does not learn: the regularisation strength,
 # the depth of a tree, the width of a kernel. Wrong ones can ruin a good model, and the only way
@@ -125,7 +125,7 @@ print(f"{len(data.y_train)} training and {len(data.y_valid)} validation images")
 for params in ({"C": 1, "gamma": 0.01}, {"C": 1, "gamma": 10}, {"C": 0.01, "gamma": 0.01}):
     print(f"C={params['C']:<5} gamma={params['gamma']:<5} -> {validation_error(params):6.1%} wrong")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Grid, random and TPE on one objective
 # Each method gets 25 evaluations. The grid takes 5 values of each parameter, evenly spaced on a
 # log scale; its 3x3 and 2x2 sub-grids show what a smaller grid would have found. Random search
@@ -249,7 +249,7 @@ forest_space = {
 # %%
 check_search_space(forest_space)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · One trial at a time, then many at once
 # Now every trial does real work: it trains the SVM, then spends `trial_cost` more CPU seconds,
 # standing in for a bigger model or dataset. Each trial also logs itself to **MLflow** as a child
@@ -352,7 +352,7 @@ best_crossover = crossover_cost(max_evals, parallelism, overhead)
 record(trial_seconds=trial_seconds, sparktrials_overhead_s=overhead, mlflow_setup_s=logged - overhead,
        sparktrials_speedup=sequential / lean_seconds, crossover_trial_s=best_crossover)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · When do parallel trials pay off?
 # The wall time follows a simple model. `max_evals` trials run in `ceil(max_evals / k)` rounds,
 # and each round costs one trial plus a **fixed overhead**: a Spark job to schedule, a fresh
@@ -469,7 +469,7 @@ predicted = predicted_seconds(48, parallelism_choice, 30, overhead)
 check_parallelism(parallelism_choice, predicted, max_evals=48, trial_seconds=30, cores=16,
                   min_rounds=4, overhead=overhead)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Tuning a Spark MLlib model
 # The rule the field uses:
 #
@@ -556,7 +556,7 @@ for params, accuracy in zip(cross_validation.getEstimatorParamMaps(), cross_vali
 print(f"test accuracy of the refitted best: "
       f"{evaluator.evaluate(cross_validation.bestModel.transform(test)):.1%}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Optuna on Spark: the maintained successor
 # Hyperopt is no longer maintained. **Optuna** is the maintained library for the same job (TPE and
 # other samplers, pruning of bad trials, a define-by-run API), and MLflow 3 runs it on Spark with
@@ -648,7 +648,7 @@ best_run_id = best.run_id.iloc[0]
 # %%
 check_best_run(best_run_id, spark_parent_id)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - **Grid search** grows exponentially with the number of parameters and can miss narrow good
 #   regions; **random search** covers each parameter better for the same budget; **TPE** adapts to

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 03 · Parallelise the training of one model
 # *Strategy 3 of 4 · about 75 minutes*
 #
@@ -42,7 +42,7 @@
 #   under **`TorchDistributor`**, on the driver and on executors;
 # - choose between **MLlib, TorchDistributor, Horovod and a single machine**.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `rows` subscribers are generated (0 takes the scale's default: 20,000 *small*, 200,000
 # *medium*, 2,000,000 *large*). `num_processes` is the number of training processes for deep
@@ -111,7 +111,7 @@ cores = spark.sparkContext.defaultParallelism
 print(f"{rows:,} subscribers; Spark has {cores} cores; deep learning with {num_processes} "
       f"processes for {epochs} epochs")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Data parallelism and model parallelism
 # Two ways to split the training of one model:
 #
@@ -135,7 +135,7 @@ print(f"{rows:,} subscribers; Spark has {cores} cores; deep learning with {num_p
 # So results differ a little, some algorithms are missing, and each iteration pays for a round
 # trip through the cluster.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · The data: subscribers who may cancel
 # A seeded generator makes one row per subscriber of a mobile operator: plan and region
 # (categories), tenure, fee, support calls, data used and age (numbers), and whether they
@@ -166,7 +166,7 @@ n_train = train.count()
 print(f"{n_train:,} training rows in {train.rdd.getNumPartitions()} partitions, "
       f"{test.count():,} test rows")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · An MLlib pipeline, end to end
 # A `Pipeline` chains *stages*: estimators learn something from the training data (the category
 # codes, the means and standard deviations, the coefficients) and become transformers that
@@ -243,7 +243,7 @@ improved_model = Pipeline(
 # %%
 check_feature_stage(improved_model, test, baseline_auc=scores.auc["MLlib logistic regression"])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Where the time goes: jobs, partitions, caching
 # A fit is a sequence of **Spark jobs**; each job is split into **tasks, one per partition**;
 # a core runs one task at a time. So one partition keeps one core busy whatever the cluster, and
@@ -384,7 +384,7 @@ record(**{f"sklearn_speedup_{family.split()[-1]}":
 # not fit one machine, where scikit-learn cannot run at all, and the data that already live in
 # Spark, where copying them out costs more than the fit.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Distributed deep learning: barrier execution
 # Spark's ordinary tasks are independent: if one fails, Spark reruns it alone. Distributed deep
 # learning needs the opposite: all workers start **together**, exchange gradients after every
@@ -548,7 +548,7 @@ def shared_auc(scores, labels) -> float:
 check_shared_auc(shared_auc)
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Horovod
 # Horovod (Uber, 2017) popularised data-parallel training with ring all-reduce, and
 # `horovod.spark.run` (HorovodRunner on Databricks) ran it on Spark. Its last release, 0.28.1,
@@ -609,7 +609,7 @@ else:
           f"(TorchDistributor: {ddp_seconds:.1f} s); accuracy {outcome[0]['accuracy']:.3f} "
           f"over {outcome[0]['test_rows']:,} test rows; every rank returned the same: {same}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8 · Which to choose
 #
 # | | Single machine (sklearn, PyTorch) | Spark MLlib | TorchDistributor | Horovod |
@@ -644,7 +644,7 @@ choices = {"nightly_trees": "mllib", "product_photos": "torchdistributor",
 # %%
 check_choices(choices)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - **Data parallelism** gives every worker a copy of the model and a share of the rows; the
 #   workers combine gradients or histograms and step together. Distributed algorithms differ from

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 04 · Many models at once with pandas UDFs
 # *Strategy 4 of 4 · about 60 minutes*
 #
@@ -44,7 +44,7 @@
 #   per-group table;
 # - avoid the pitfalls: schemas, skewed groups, Arrow batches, one failing group.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `n_groups` stores are generated (0 takes the scale's default: 1,000 *small*, 10,000 *medium*,
 # 100,000 *large*). `model_cost` is the most CPU one model costs in the throughput sweep of
@@ -106,7 +106,7 @@ spark = run.spark()
 cores = task_slots(spark)  # tasks Spark runs at once: its cores
 print(f"{n_groups:,} stores; Spark has {cores} cores")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · The data: weekly sales of many stores
 # A seeded generator makes the weekly sales of every store from its price and whether a
 # promotion ran:
@@ -138,7 +138,7 @@ ax.set(xlabel="sales per unit of price", ylabel="stores", title="One effect per 
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · A function per group: from `GROUPED_MAP` to `applyInPandas`
 # The pattern first appeared in Spark 2.3 as a *grouped-map pandas UDF*: a function decorated
 # with its output schema and `PandasUDFType.GROUPED_MAP`, applied with `groupby().apply()`.
@@ -237,7 +237,7 @@ coefficients_sdf.printSchema()
 coefficients = coefficients_sdf.toPandas().sort_values("store_id", ignore_index=True)
 print(coefficients.head(3).round(2).to_string(index=False))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Do the models recover the truth, and does Spark equal pandas?
 # Three checks, all measured: the statsmodels and NumPy fits agree; Spark gives the same numbers
 # as a plain pandas loop over the groups; and the fitted effects land near the true ones, within
@@ -294,7 +294,7 @@ uplifts = by_store.groupBy("store_id").applyInPandas(promo_uplift, UPLIFT_SCHEMA
 # %%
 check_promo_uplift(uplifts, UPLIFT_SCHEMA, sales)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Throughput: when does Spark win?
 # The work is embarrassingly parallel, so with `cores` cores Spark could at best run `cores`
 # times as many models per second as a loop. It also pays for every group: a shuffle, an Arrow
@@ -402,7 +402,7 @@ plan = {way: (lines.overhead_s[way] + lines.slope[way] * 0.2) * 50_000 / 60 for 
 # %%
 check_plan(plan, lines, stores=50_000, model_seconds=0.2)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · Store the models, then score per group
 # A nightly job trains; another scores. Between them the models are **stored**: the OLS models
 # are just their coefficients, a table; the tree models are pickled into a binary column. Both
@@ -478,7 +478,7 @@ worst = mlflow.load_table("per_store_metrics.json", run_ids=[logged.info.run_id]
 print(worst.sort_values(["r2", "store_id"]).head(3).round(3).to_string(index=False))
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Pitfalls
 # **Declare the schema the function returns.** Columns are matched by name; a missing column or
 # a wrong type fails the job when the first group returns, on an executor, long after the plan
@@ -588,7 +588,7 @@ mapped = by_store.mapInPandas(batch_sizes, "batches long, largest_batch long, ro
 print(f"mapInPandas over all rows: {mapped.agg(F.sum('batches'), F.max('largest_batch')).first()}")
 spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - One model per group is **strategy 4**: `groupBy(key).applyInPandas(function, schema)` gives
 #   each group's rows to a plain pandas function, on every core of the cluster. The older

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 05 · Koalas, now the pandas API on Spark
 # *pandas code on a cluster · about 45 minutes*
 #
@@ -34,7 +34,7 @@
 #   options that matter;
 # - **measure** when pandas-on-Spark is worth it, against pandas on one machine.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `n_stores` stores of weekly sales (0 takes the scale's default: 2,000 *small*, 20,000
 # *medium*, 200,000 *large*, about 62 rows each); section 6 also measures ten times as many.
@@ -68,7 +68,7 @@ import pyspark.pandas as ps  # noqa: E402 - after the session, so that it uses t
 ps.set_option("plotting.backend", "matplotlib")  # plotly by default: interactive, not in this kit
 print(f"{n_stores:,} stores; Spark {spark.version}, pandas {pd.__version__}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · From Koalas to `pyspark.pandas`
 # Koalas (2019-2021) was a separate package, `databricks.koalas`. Spark 3.2 merged it as
 # `pyspark.pandas`. Koalas' own notes say it supports Spark 3.1 and below, and that from Spark
@@ -153,7 +153,7 @@ for ax in axes:
 plt.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Between pandas-on-Spark, Spark and pandas
 # Three kinds of DataFrame, and the conversions between them:
 #
@@ -174,7 +174,7 @@ print(f"to_spark():                   {stores_sdf.columns}")
 print(f"to_spark(index_col=...):      {stores_ps.to_spark(index_col='store_id').columns}")
 print(f"pandas_api(): a new index, {stores_sdf.pandas_api().head(3).index.to_list()} ...")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · The default index, and why it matters at scale
 # A pandas index is a sequence 0, 1, 2, ... . On Spark, numbering rows needs to know how many
 # rows come before each partition. pandas-on-Spark offers three ways to attach one
@@ -212,7 +212,7 @@ for index_type in ("sequence", "distributed-sequence", "distributed"):
 # So read with `index_col=` when the data have a key, and use `distributed` when any unique
 # number will do.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · What behaves differently
 # The API follows pandas closely, not exactly. Four differences a learner meets first:
 #
@@ -349,7 +349,7 @@ stores_by_id = spark.read.parquet(stores_path).pandas_api(index_col="store_id")
 # %%
 check_store_index(stores_by_id, pd.read_parquet(stores_path))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Koalas became **`pyspark.pandas`** in Spark 3.2, and Koalas itself stopped at Spark 3.1.
 #   Migrate with `import pyspark.pandas as ps` and `pandas_api()`.

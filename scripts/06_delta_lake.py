@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 06 · Delta Lake: an ML-ready data lake
 # *Managing the data behind the models · about 90 minutes*
 #
@@ -48,7 +48,7 @@
 # and a warehouse folder under `data_root`, so that tables have names (`subscribers`, `crm`) as on a shared
 # platform. Each operation is shown in **SQL**, the **`DeltaTable` Python API**, or both.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `table_root` is the folder, inside this notebook's folder of `data_root`, that holds every
 # table; a re-run starts it afresh. `subscribers` customers are generated (0 takes the
@@ -117,7 +117,7 @@ data = subscriber_months(subscribers, run.seed)
 print(f"Spark {spark.version}, Delta Lake {package_version('delta-spark')}; {subscribers:,} subscribers: "
       f"3 monthly batches of about {len(data.months[0]):,}, {len(data.test):,} held out for testing")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Getting a Delta table
 # The first month of subscribers arrives as a plain Parquet folder, as many data lakes start.
 # `CONVERT TO DELTA` writes a transaction log next to the files, without rewriting them, and
@@ -161,7 +161,7 @@ TBLPROPERTIES (delta.appendOnly = true)
 """)
 DeltaTable.forName(spark, "readings").detail().select("name", "numFiles", "properties").show(truncate=False)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · ACID transactions
 # A commit is **atomic**: its JSON file appears whole or not at all, so a reader never sees half
 # a write. Writers commit **optimistically**: each writes its files, then tries to add the
@@ -250,7 +250,7 @@ run_job("A, retried", "INSERT INTO appends SELECT 2, batch, row FROM appends "
 print(f"A, retried: {outcomes['A, retried']}")
 print(history(spark, "appends").tail(3).to_string(index=False))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Schema enforcement and schema evolution
 # A Delta table has a schema, and Delta checks every write against it. A new source sends the
 # month's data use as text (`"7.13"`), and another adds a column nobody asked for. Both writes
@@ -296,7 +296,7 @@ with_contract = data.months[2].head(100).assign(contract="12 months")
 print(f"columns: {spark.table('evolving').columns}")
 spark.table("evolving").groupBy("contract").count().orderBy("contract").show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · CHECK constraints
 # Types are not enough: a fee of -30 is a valid double. A **constraint** is a SQL condition
 # that every row must meet, checked at write time; a batch with one bad row is refused whole,
@@ -337,7 +337,7 @@ spark.sql("ALTER TABLE subscribers ADD CONSTRAINT adult_age CHECK (age BETWEEN 1
 # %%
 check_constraint(spark, "subscribers", bad_ages, good_batch, before=constraints_before)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · MERGE, UPDATE, DELETE, deletion vectors and the change data feed
 # The billing system sends a **change feed**: plan changes of existing customers, cancellations
 # and new customers, one row each, with `op` saying which. `MERGE INTO` applies it in one
@@ -431,7 +431,7 @@ second_feed = change_feed(current, run.seed + 7, updates=15, deletes=5, inserts=
 check_merge(spark, "crm", apply_feed(current, second_feed), version_before=crm_version)
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Time travel: the exact training set of an earlier model
 # The churn model is retrained on the subscribers table every month. Every version of the table
 # stays readable, by number (`VERSION AS OF`, or the `versionAsOf` option) or by time
@@ -539,7 +539,7 @@ spark.sql("CREATE TABLE churn_training_v1 USING delta AS SELECT * FROM subscribe
 print(f"churn_training_v1: {spark.table('churn_training_v1').count():,} rows, its own files: "
       f"{DeltaTable.forName(spark, 'churn_training_v1').detail().first().numFiles}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Small files, OPTIMIZE, Z-order and VACUUM
 # Every write makes at least one file per task. Streaming jobs and frequent small batches leave
 # thousands of tiny files, and every reader then pays per file: opening it, reading its footer,
@@ -650,7 +650,7 @@ for ax, (_, blob) in zip(axes, blobs.iterrows(), strict=True):
     ax.axis("off")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9 · Batch and streaming, in and out of one table
 # A Structured Streaming query watches a folder for new JSON files and appends each micro-batch
 # to the `readings` table (created in section 1) in one commit. Meanwhile a batch job counts the
@@ -725,7 +725,7 @@ alerts.awaitTermination(120)
 print(f"alerts (streamed): {spark.table('alerts').count()}, "
       f"batch query: {spark.table('readings').where('value > 2').count()}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10 · The same table without Spark
 # Delta is an open format: the log is JSON, the data Parquet. **delta-rs** (the `deltalake`
 # package) reads and writes Delta tables from Python or Rust, with no JVM: handy for a small
@@ -743,7 +743,7 @@ try:
 except Exception as error:
     print(f"crm: {error_line(error)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - A Delta table is Parquet files plus a **transaction log**; every change is a commit, listed
 #   by `DESCRIBE HISTORY` with its parameters and metrics. SQL and the `DeltaTable` API do the

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 07 · From experiment to production with MLflow
 # *Tracking, registry, deployment and monitoring · about 85 minutes*
 #
@@ -37,7 +37,7 @@
 # - **monitor** predictions against outcomes that arrive weeks later, watch the **inputs drift**,
 #   find the week the world changed, **retrain**, run the new model in the **shadow**, and promote it.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `drift_week` is the week (of 12) from which the world changes in the generator: the lesson's
 # monitoring must find it. `serve_port` is the REST server's port (0 picks a free one).
@@ -106,7 +106,7 @@ print(f"{run.scale.subscribers:,} customers to train on, then {customers_per_wee
       f"week for {WEEKS} weeks; the world changes in week {drift_week}")
 print(tracking.where)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Tracking: what a run must record
 # A model in production raises questions months later: which data, which code, which settings,
 # how good was it? A **run** answers them if it records:
@@ -246,7 +246,7 @@ print(f"{len(spark_params)} parameters logged, for example "
       f"maxIter={spark_params.get('LogisticRegression.maxIter')}, "
       f"regParam={spark_params.get('LogisticRegression.regParam')}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · The model registry: versions, aliases, and who approved what
 # A run's model is an artifact; a **registered model** is a name with numbered **versions**, each
 # pointing at a run's model. **Aliases** name the versions that play a role: `champion` serves,
@@ -352,7 +352,7 @@ champion_scores = new_customers.select(
 # %%
 check_champion_scores(champion_scores, expected_scores)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Four ways to deploy the same model
 # ### Batch: a Spark UDF, and SQL
 # `spark_udf` copies the model to every executor once and scores partitions in Arrow batches:
@@ -453,7 +453,7 @@ record(rest_median_ms=rest["median_ms"], rest_p95_ms=rest["p95_ms"],
 # cycle to the service's: retraining then means a software release, with its tests and its
 # calendar, which is why teams that retrain often put the model behind its own endpoint.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Monitoring: predictions against what actually happened
 # In production the champion scores each week's new customers. Whether they churn is known only
 # a month later. Monitoring therefore joins two tables written at different times: the
@@ -618,7 +618,7 @@ record(versions=len(client.search_model_versions(f"name='{MODEL}'")), promoted=f
        disagreement=disagreement,
        shadow_log_loss_gain=shadow["champion"]["log_loss"] - shadow["challenger"]["log_loss"])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - A **run** records parameters, metrics, artifacts, the model with its **signature** and
 #   **input example**, and the **dataset with its Delta version**: enough to answer "how was this

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 08 · From SAS to PySpark
 # *Translations that reproduce SAS's own output · about 100 minutes*
 #
@@ -57,7 +57,7 @@
 # | `proc export`/`import` | `df.write.csv/parquet`, `spark.read...` |
 # | `proc delete`, `proc datasets` | `spark.catalog.dropTempView`, `DROP TABLE`, `spark.catalog.listTables()` |
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `claims_rows` claims are generated for the measured comparison in section 14 (0 takes the
 # scale's default: 2 million *small*, 10 million *medium*, 100 million *large*).
@@ -113,7 +113,7 @@ claims_rows = check_int("claims_rows", claims_rows, minimum=1000) if claims_rows
 spark = run.spark()
 print(f"Spark {spark.version}; {claims_rows:,} claims for section 14")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Reading data: the DATA step's INPUT, PROC CONTENTS and PROC PRINT
 # The Fitness data of the PROC CORR documentation: 31 men in a fitness course at N.C. State
 # University, with some values set to missing (`.`). The course keeps its data lines as
@@ -245,7 +245,7 @@ member_totals = claims_sample.groupBy("member_id").agg(
 # %%
 check_member_totals(member_totals, claims_sample.toPandas())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · MERGE with BY is not a SQL join
 # ```sas
 # data Both;
@@ -351,7 +351,7 @@ first_claims = (claims_sample.withColumn("position", F.row_number().over(in_orde
 assert first_claims.collect() == nodupkey(claims_sample, ["member_id"], row_order="row").collect()
 first_claims.select("member_id", "row", "service_day", "service").show(5)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · PROC SQL: mostly Spark SQL as is
 # ```sas
 # proc sql;
@@ -389,7 +389,7 @@ spark.sql("""
     SELECT member_id, amount, round(amount / sum(amount) OVER (PARTITION BY member_id), 4) AS share
     FROM claims WHERE member_id = 1 ORDER BY row""").show(4)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8 · PROC MEANS and SUMMARY
 # ```sas
 # proc means data=Fitness; run;                     /* N Mean Std Dev Minimum Maximum */
@@ -443,7 +443,7 @@ summary = vectors.select(metrics.summary(vectors.features).alias("s")).first().s
 print(pd.DataFrame({"N": int(summary["count"]), "Mean": summary["mean"].toArray(),
                     "Std Dev": summary["std"].toArray()}, index=names).round(5).to_string())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9 · PROC FREQ: one-way and two-way tables, WEIGHT, expected counts, chi-squared
 # The Color data of the PROC FREQ documentation: eye and hair colour of children from two
 # regions of Europe, stored as **cell counts** (`Count` children per combination), so every
@@ -526,7 +526,7 @@ hair_tests = pd.DataFrame([
 # %%
 check_hair_tests(hair_tests, color.toPandas())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10 · PROC CORR: pairwise deletion, N per pair, p-values
 # ```sas
 # proc corr data=Fitness; run;
@@ -553,7 +553,7 @@ print(f"Weight-Oxygen: PROC CORR {fitness_corr.r.loc['Weight', 'Oxygen']:.5f} (N
       f"listwise {listwise.r.loc['Weight', 'Oxygen']:.5f} (N=28), "
       f"DataFrame.stat.corr {fitness.stat.corr('Weight', 'Oxygen'):.5f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 11 · PROC TRANSPOSE, EXPORT and IMPORT, DELETE and DATASETS
 # ```sas
 # proc transpose data=Counts out=Wide(drop=_name_); by service; id region; var claims; run;
@@ -594,7 +594,7 @@ print("WORK:", sorted(table.name for table in spark.catalog.listTables()))
 spark.catalog.dropTempView("fit2")
 print("after PROC DELETE:", sorted(table.name for table in spark.catalog.listTables()))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 12 · Reading SAS files: .sas7bdat and .xpt
 # A migration starts from SAS data sets. Spark has no reader for them; **pyreadstat** (or
 # `pandas.read_sas`) reads them into pandas, with their labels, and Spark takes it from there.
@@ -657,7 +657,7 @@ differing_rows = fitness.where(sas_rule != (naive == 1)).count()
 # %%
 check_low_oxygen(sas_count, differing_rows, fitness_pandas)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 14 · PROC MEANS and FREQ on millions of rows: pandas against Spark
 # The claims generator draws each claim's amount around its service's true mean, and leaves
 # 2% of the amounts missing. The same translation (`means` by service, and the service-by-region
@@ -709,7 +709,7 @@ record(largest_mean_error_pct=by_service["Error %"].abs().max())
 # where Spark is the only one of the two that works. Run with `-p scale medium` or
 # `-p claims_rows 20000000` to see the gap move.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 15 · A migration strategy
 # **Replace or integrate?** Not every SAS program must move at once. Spark can *integrate*:
 # read the SAS data sets (section 12), or let SAS read Spark's tables (through SAS/ACCESS to
@@ -725,7 +725,7 @@ record(largest_mean_error_pct=by_service["Error %"].abs().max())
 #    a Spark twin (PROC MIXED, PHREG...) need a redesign, often with Python libraries on
 #    aggregated data (statsmodels, lifelines) or per group (`applyInPandas`, workshop 04).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - A DATA step becomes DataFrame transformations: `withColumn`/`when` for new variables,
 #   `where` for WHERE and subsetting IF, **windows** for RETAIN and BY groups with

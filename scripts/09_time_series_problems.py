@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 09 · What kind of time-series problem do you have?
 # *Problem types, the features they need, and honest validation · about 75 minutes*
 #
@@ -32,7 +32,7 @@
 # - show **leakage**: why a random split flatters a forecast, and measure the collapse out of time;
 # - run a **rolling-origin** evaluation, and fit **one model per series** with `applyInPandas`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `vehicles` sets the fleet (0 takes the scale's default: 60 *small*, 600 *medium*, 6,000
 # *large*); `horizon_hours` is how far ahead the forecast of section 5 looks.
@@ -83,7 +83,7 @@ horizon_hours = check_int("horizon_hours", horizon_hours, minimum=1)
 spark = run.spark()
 print(f"Spark {spark.version}; {vehicles} vehicles; forecasts {horizon_hours} h ahead")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Three questions, three problem types
 # | | order | time between events | date and weather | honest validation |
 # |---|---|---|---|---|
@@ -228,7 +228,7 @@ alarms = readings["history"].select(
 # %%
 check_hours_since_alarm(alarms, fleet["history"], LIMIT)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · History match: one model per vehicle with `applyInPandas`
 # A history-match model learns each series' own dynamics from its past. Between two readings the
 # error keeps a share `exp(-10 min / τ)` of itself and gains the new impact, so one least-squares
@@ -297,7 +297,7 @@ HONEST = ["error", "impact_1h", "impact_6h", "hours_since_impact", "hour", "dayl
 WITH_DAY = [*HONEST, "day_of_year"]
 print(f"{len(forecasting):,} rows with a known error {horizon_hours} h later; features: {', '.join(HONEST)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Leakage: a random split flatters a forecast
 # The same model, trained two ways and scored on **the same rows**: a random fifth of the
 # readings of the vehicles departing from October on. The **random split** trains on the other
@@ -370,7 +370,7 @@ ax = rolling[["model R²", "persistence R²"]].plot(marker="o", figsize=(7, 3.2)
 ax.set(xlabel="origin (first day of the test month)", ylabel="R²", title="Rolling-origin evaluation")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8 · A real series: Mauna Loa CO₂
 # The weekly CO₂ readings at Mauna Loa, 1958 to 2001, ship with statsmodels (Keeling and
 # colleagues, Scripps Institution of Oceanography). A trend plus a yearly cycle: a forecasting
@@ -450,7 +450,7 @@ record(r2_sequence_order_only=needs.loc["sequence", "order only"],
        co2_mae_holt_winters=co2_errors["Holt-Winters"].mean())
 spark.stop()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Three questions type a time-series problem: do **order**, **elapsed time** and the **date**
 #   matter? Sequence, history match and forecasting need richer features in that order, and a

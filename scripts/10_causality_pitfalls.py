@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 10 · Causality pitfalls
 # *What data cannot tell you, and the causal model that can · about 75 minutes*
 #
@@ -34,7 +34,7 @@
 #   both against the truth of a simulated **do()**;
 # - compute stratified, adjusted estimates with Spark **`groupBy`** and SQL on a large table.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `people` sets the size of the simulated population of section 6 (0 takes the scale's default:
 # 1 million *small*, 20 million *medium*, 200 million *large*); `trial_patients` the size of the
@@ -79,7 +79,7 @@ trial_patients = check_int("trial_patients", trial_patients, minimum=100)
 spark = run.spark()
 print(f"Spark {spark.version}; {people:,} simulated people, a trial of {trial_patients:,} patients")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Three shapes a third variable can take
 # A diagram has one arrow per direct cause. Between a treatment X and an outcome Y, a third
 # variable Z can be:
@@ -100,7 +100,7 @@ for ax, (shape, edges) in zip(axes, shapes.items(), strict=True):
     draw_diagram(ax, edges, places, title=shape)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Which way to regress: speed and stopping distance
 # Fifty cars' speed (mph) and stopping distance (ft), recorded in the 1920s (Ezekiel 1930, R's
 # `cars`). R's `lm(dist ~ speed)` prints an intercept of **-17.579** and a slope of **3.932**
@@ -281,7 +281,7 @@ adjust_for = {"exercise": {"age"}, "drug": set(), "fame": set()}
 # %%
 check_adjustment_sets(adjust_for)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · P(cancer | smoking) is not P(cancer | do(smoking))
 # Pearl's classic structural model: **genes** make smoking more likely *and* cause cancer
 # directly; smoking works only through **tar** deposits. Its equations, simulated with Spark, one
@@ -420,7 +420,7 @@ record(cars_slope=both_ways.slope["dist on speed"],
        smoking_do=effects["do(smoking), simulated"])
 spark.stop()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Data hold associations; the **causal diagram** says which of them answers a question about
 #   an intervention. It comes from knowledge of the domain, not from the data.

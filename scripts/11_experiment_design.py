@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 11 · Designing and analysing experiments
 # *Offline model comparisons with statistics, online A/B tests and bandits · about 85 minutes*
 #
@@ -37,7 +37,7 @@
 # - compare **bandits** with a fixed split by their regret, and spot **selection bias**,
 #   **colliding experiments** and what a **shadow test** can and cannot tell.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `n_simulations` is how many A/A tests section 5 simulates (0: the scale's default). `alpha` is
 # the false-positive rate every test accepts, and `power` the chance an A/B test of section 5
@@ -107,7 +107,7 @@ rows = run.scale.subscribers
 print(f"{rows:,} subscribers for the offline comparisons, {n_simulations:,} simulated A/A tests; "
       f"alpha {alpha}, power {power}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · An experiment and its factors
 # An experiment changes some **factors** and measures a **response** (here a model's score).
 # - **Controllable factors:** the algorithm, the input data and features, the parameters and
@@ -162,7 +162,7 @@ train_rows = train.count()
 print(f"{train_rows:,} rows to train on, {test.count():,} held out; churn rate "
       f"{train.agg(F.mean(LABEL)).first()[0]:.1%}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Train-validation split against cross-validation
 # Both score every setting of a grid on rows the fit did not see, then refit the best setting on
 # all the training rows. `TrainValidationSplit` (TVS) scores each setting once, on one held-out
@@ -240,7 +240,7 @@ per_setting["nodes in each fold's tree"] = [[fold[i].numNodes for fold in cross_
                                             for i in range(len(depths))]
 print(per_setting.round(4).to_string(index=False))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Reading a model's output
 # Two candidates for the rest of the workshop: a logistic regression and a random forest.
 # `BinaryClassificationEvaluator` gives the area under the ROC curve and under the
@@ -326,7 +326,7 @@ measures = pd.DataFrame({name: {"accuracy": measure(column, "accuracy"),
                                               ("always stays", "always_stays"))})
 print(measures.T.round(3).to_string())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Is one model really better? Hypothesis tests
 # A test asks how likely a difference at least this large would be if the models were equally
 # good (the **null hypothesis**). Below `alpha`, we reject it. Each test below starts from counts
@@ -526,7 +526,7 @@ record(models_anova_f=model_anova.F.iloc[0])
 #
 # The next section measures both, by simulating thousands of experiments.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · Online experiments, simulated at scale with Spark
 # Offline, both models saw the same rows. Online, users are split between variants, and every
 # day brings new ones. Simulations show what the tests promise, because there the truth is
@@ -775,7 +775,7 @@ record(aa_spark_speedup=speed["speed-up"].iloc[0], bandit_spark_speedup=speed["s
 # Spark gains more, towards at most `cores` times the loop's speed. As in workshop 04, the work
 # per task decides; on a cluster, millions of simulations are where Spark earns its keep.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Three ways an online experiment lies
 # Each pitfall on generated traffic whose truth is known: B lifts the click rate by
 # `TRUE_LIFT` in every segment.
@@ -842,7 +842,7 @@ print(f"true difference in click rate between the two groups: {true_difference:+
 # "significant" anyway). The shadow cannot tell B's effect, however many users it scores. That
 # takes an A/B test.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - An experiment varies **factors**; a full factorial grid multiplies their levels, so shrink
 #   it with a conceptual model, normalised factors, a sample, or a smarter search.

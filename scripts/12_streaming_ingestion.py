@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 12 · Streaming ingestion: from clicks to features and scores
 # *From events to models · about 85 minutes*
 #
@@ -52,7 +52,7 @@
 # `python -m sparkcourse.kafka`. Spark reads Kafka with its own connector,
 # `spark-sql-kafka-0-10`, from the course's package cache too.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `events` is about how many clickstream events the load generator sends (0 takes the scale's:
 # 10,000 *small*, 100,000 *medium*, 1,000,000 *large*), at `events_per_second` (0 takes the
@@ -107,7 +107,7 @@ partitions = check_int("partitions", partitions, minimum=1, maximum=64)
 kafka_bootstrap = check_bootstrap("kafka_bootstrap", kafka_bootstrap)
 TOPIC = "clicks"
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Events, topics, partitions, offsets
 # A **topic** is a named, append-only log of messages. It is split into **partitions**, each an
 # ordered sequence whose messages are numbered by **offset** (0, 1, 2, ...). A message has a
@@ -172,7 +172,7 @@ print(pd.DataFrame([{"partition": m.partition(), "offset": m.offset(), "key": m.
 print(f"end offsets {ends}: {sum(ends.values()):,} messages, {sent.events:,} accepted by the app")
 assert sum(ends.values()) == sent.events == live_from
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Structured Streaming from Kafka
 # Spark reads a topic as an unbounded table: each row one message, with `key`, `value` (bytes),
 # `topic`, `partition`, `offset` and `timestamp`. A **streaming query** processes it in
@@ -344,7 +344,7 @@ assert bronze.count() == delivery.events and count("quarantine") == delivery.mal
 record(events_produced=produced, bronze_events=bronze.count(), quarantined=count("quarantine"))
 assert bronze.select("partition", "offset").distinct().count() == bronze.count()  # each message once
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Silver: sessions, upserted, exactly once
 # Workshop 01 cut each user's events into **sessions** (a new one after 30 minutes without
 # events) on a finished table. On a stream, a user's new events can extend a session, start a
@@ -474,7 +474,7 @@ def upsert_last_seen(batch, batch_id):
 check_upsert(upsert_last_seen, spark, tables["last_seen"],
              *bronze.select("user_id", "ts").randomSplit([0.5, 0.5], seed=run.seed))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Event time, processing time and watermarks
 # Each event carries the time it **happened** (`ts`, *event time*); Spark sees it when it
 # **arrives** (*processing time*). Counting clicks per hour of event time means a window may
@@ -553,7 +553,7 @@ page_counts = parsed_stream.withWatermark("ts", "2 hours").groupBy(F.window("ts"
 # %%
 check_page_counts(page_counts, delivery.payload)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · Change data capture: a user cancels, the row changes
 # Not every stream comes from Kafka. A Delta table with the **change data feed** on records,
 # for each commit, the rows inserted, deleted, and updated (before and after). Downstream jobs
@@ -598,7 +598,7 @@ print(f"{len(subscribers):,} subscribers, {len(leaving)} cancelled; "
       f"downstream cancellations table: {count('cancellations')} rows")
 assert count("cancellations") == len(leaving)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Features and scores on the stream
 # The payoff: a **feature table** that stays current as events arrive, and a model scored on
 # each micro-batch. The features are workshop 01's kind, per user: counts of events, sessions,
@@ -679,7 +679,7 @@ assert len(predictions) == len(snapshot) and np.allclose(predictions.p_subscribe
 # function** in both places. When training and serving compute features with different code,
 # their small differences (*training-serving skew*) quietly cost accuracy.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Operating a stream
 # ### Throughput and latency, from the listener
 # Every progress report says how many rows a batch read, how fast it processed them and how
@@ -769,7 +769,7 @@ for service in (app, kafka):
 spark.streams.removeListener(progress)
 print("stopped: the collector and", "the broker" if not kafka_bootstrap else "nothing else (not our cluster)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - **Kafka** keeps events in **topics** split into **partitions**; offsets number them, and
 #   consumer groups share the reading. Kafka 4 needs no ZooKeeper. Check a new topic by reading it.

@@ -12,7 +12,7 @@
 #     name: scaling-ml-spark
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 13 · Recommender systems at scale
 # *From events to models · about 85 minutes*
 #
@@ -39,7 +39,7 @@
 # - precompute every user's list at scale, and keep it fresh from a **stream** of interactions;
 # - put the model behind **training and prediction endpoints**, and measure their latency.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Parameters
 # `n_users` and `n_items` size the catalogue (0 takes the scale's: 3,000 users and 1,000 items
 # at *small*). `rank` is ALS's number of factors, `top_k` the length of a list and the *k* of
@@ -101,7 +101,7 @@ serve_port = check_int("serve_port", serve_port, maximum=65_535)
 use_kafka = kafka_bootstrap.strip().lower() != "none"
 kafka_bootstrap = check_bootstrap("kafka_bootstrap", kafka_bootstrap) if use_kafka else "none"
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Feedback, filtering, and the utility matrix
 # A recommender learns from what users did. Two kinds of **feedback**:
 #
@@ -150,7 +150,7 @@ ax.set(xlabel="item, by popularity", ylabel="interactions",
        title="A long tail: a few items get most interactions")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · A split that respects time
 # A recommender predicts what a user will do **next**. A random split of the interactions puts
 # some of a user's later plays in training and earlier ones in the test: the model peeks at
@@ -180,7 +180,7 @@ parts = {"train": train, "test": test, "cold users' onboarding": onboarding, "co
 sizes = {name: frame.count() for name, frame in parts.items()}
 print(", ".join(f"{name}: {rows:,}" for name, rows in sizes.items()))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Matrix factorisation with ALS
 # **Matrix factorisation** explains the utility matrix `R` (users x items) by two thin ones:
 # user factors `U` (users x rank) and item factors `V` (items x rank), with `R ≈ U Vᵀ` on the
@@ -388,7 +388,7 @@ record(similarity_r_explicit=correlations["explicit ALS"], similarity_r_implicit
 # everyone's plays, which mix taste with popularity. Neither gets near 1: the factors are
 # estimated from 25 interactions a user, and tastes drift.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Tuning in parallel
 # ALS has three settings that matter: `rank`, `regParam` and, for implicit feedback, `alpha`.
 # Spark's tuners fit one model per setting, and `parallelism` fits several at once, each a
@@ -490,7 +490,7 @@ print(f"the tuner's pick {choices.iloc[best, :3].to_dict()}: {ndcg} {leaky:.4f} 
       f"{honest:.4f} on the time split: the random split flatters it by {leaky / honest - 1:.0%}")
 record(ndcg_random_split=leaky, ndcg_time_split=honest)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5 · Cold start
 # ALS has no factors for a user or an item it was not trained with. Production systems meet
 # them every minute: a user who just signed up, an item released this morning.
@@ -595,7 +595,7 @@ print(f"the cold users' held-out plays of new items: {new_plays:,}")
 # Only content-based scoring shows new items at all: the hybrid's popularity term buries them,
 # since they have no plays yet. A trial period (a reserved slot) gets them seen.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · At scale: every user's list, blocks and checkpoints
 # A service does not run ALS when a user opens the app: it looks up a list computed in advance.
 # `recommendForAllUsers(k)` computes every user's top k (and `recommendForUserSubset`, some
@@ -667,7 +667,7 @@ precomputed = spark.read.parquet(lists_path)
 print(f"{precomputed.count():,} rows: {all_users.count():,} users x {top_k} items")
 precomputed.filter(F.col("user_id") == 1).orderBy("rank").show(3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Fresh lists from a stream of plays
 # New plays arrive all the time. Retraining on every play is too slow, but two things must
 # follow at once:
@@ -813,7 +813,7 @@ print(change.orderBy("mover").toPandas().replace({"mover": {True: "played in the
                                                   ).round(2).to_string(index=False))
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8 · Training and prediction endpoints
 # The model goes behind a small web service (Flask, on 127.0.0.1, in a thread of this kernel,
 # since training needs the notebook's Spark session):
@@ -898,7 +898,7 @@ if use_kafka:
         service.stop()
 print("stopped: the service, the streams" + (", the collector and the broker" if use_kafka else ""))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Feedback is **explicit** (ratings: few, signed) or **implicit** (plays: many, confidence
 #   only). Collaborative filtering learns from interactions, content-based from attributes;

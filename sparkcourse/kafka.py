@@ -36,9 +36,9 @@ READY_LINE = "Kafka Server started"
 SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@{host}:{controller_port}
+controller.quorum.voters=1@{advertised}:{controller_port}
 listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}
-advertised.listeners=PLAINTEXT://{host}:{port}
+advertised.listeners=PLAINTEXT://{advertised}:{port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -75,13 +75,15 @@ def new_cluster_id() -> str:
 
 
 class LocalKafka(Service):
-    """Kafka in `folder` (its data, settings and `broker.log`). A second start on the same folder
-    keeps the topics and their messages."""
+    """Kafka in `folder` (its data, settings and `broker.log`), bound to `host`, and known to clients
+    as `advertise` (default: `host`; a container binds 0.0.0.0 and advertises its name). A second
+    start on the same folder keeps the topics and their messages."""
 
     def __init__(self, folder: str | Path | None = None, port: int = 0, partitions: int = 2,
-                 timeout: float = 60, host: str = HOST):
+                 timeout: float = 60, host: str = HOST, advertise: str = ""):
         self.folder = Path(folder or tempfile.mkdtemp(prefix="kafka-"))
         self.host, self.port, self.partitions = host, port or free_port(host), partitions
+        self.advertised = advertise or host
         self.classpath = broker_classpath()  # fails first, with `make setup`, when jars are missing
         self.java, self.settings = find_java() or "java", self._settings()
         super().__init__("Kafka", [self.java, *JAVA_OPTIONS, f"-Dlog4j2.configurationFile={self._logging()}",
@@ -91,7 +93,7 @@ class LocalKafka(Service):
     @property
     def bootstrap(self) -> str:
         """What clients pass as `bootstrap.servers` (Spark: `kafka.bootstrap.servers`)."""
-        return f"{self.host}:{self.port}"
+        return f"{self.advertised}:{self.port}"
 
     def _logging(self) -> Path:
         path = self.folder / "log4j2.properties"
@@ -102,7 +104,8 @@ class LocalKafka(Service):
         path = self.folder / "server.properties"
         self.folder.mkdir(parents=True, exist_ok=True)
         path.write_text(SERVER_PROPERTIES.format(
-            host=self.host, port=self.port, controller_port=free_port(self.host),
+            host=self.host, advertised=self.advertised, port=self.port,
+            controller_port=free_port(self.host),
             data=self.folder / "data", partitions=self.partitions))
         return path
 
@@ -170,12 +173,15 @@ def delete_topic(admin, name: str, wait: float = 30) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run a single-node Kafka broker (KRaft) on 127.0.0.1.")
+    parser = argparse.ArgumentParser(description="Run a single-node Kafka broker (KRaft).")
     parser.add_argument("--folder", help="data and logs (default: a new temporary folder)")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--partitions", type=int, default=2, help="default partitions of a new topic")
+    parser.add_argument("--host", default=HOST, help=f"the address to bind (default {HOST})")
+    parser.add_argument("--advertise", default="", help="the name clients reach it by (default: --host)")
     args = parser.parse_args()
-    with LocalKafka(args.folder, args.port, args.partitions) as kafka:
+    broker = LocalKafka(args.folder, args.port, args.partitions, host=args.host, advertise=args.advertise)
+    with broker as kafka:
         print(f"Kafka at {kafka.bootstrap} (bootstrap.servers), log in {kafka.log}. Ctrl-C stops it.",
               flush=True)
         try:

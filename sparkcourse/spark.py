@@ -34,6 +34,9 @@ SESSION_SETTINGS = (
     "spark.sql.execution.arrow.pyspark.enabled",
     "spark.sql.execution.pythonUDF.arrow.enabled",
 )
+# Set to JupyterLab's base URL where learners reach this machine's ports only through JupyterLab
+# (jupyter-server-proxy's /proxy/<port>/): the course image sets "/"; Binder has its own prefix.
+UI_PROXY_VARIABLES = ("SPARKCOURSE_UI_PROXY", "JUPYTERHUB_SERVICE_PREFIX")
 _log_file: Path | None = None
 
 
@@ -136,6 +139,33 @@ def course_conf(master: str, app_name: str, scale: Scale) -> dict[str, str]:
     return conf
 
 
+def jupyter_proxy_base() -> str | None:
+    """JupyterLab's base URL when the Spark UI is reached through its proxy (see UI_PROXY_VARIABLES)."""
+    base = next((os.environ[name] for name in UI_PROXY_VARIABLES if os.environ.get(name)), None)
+    return base.rstrip("/") + "/" if base else None
+
+
+def proxied_ui_conf() -> dict[str, str]:
+    """Behind JupyterLab's proxy: the UI on a port chosen here, its links under /proxy/<port>."""
+    base = jupyter_proxy_base()
+    if base is None:
+        return {}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {"spark.ui.port": str(port), "spark.ui.proxyBase": f"{base}proxy/{port}"}
+
+
+def spark_ui_url(session) -> str | None:
+    """Where a learner opens the session's Spark UI: its path behind JupyterLab's proxy there is
+    one, else the driver's own address (None under Spark Connect: the UI is the server's)."""
+    if is_connect(session):
+        return None
+    context = session.sparkContext
+    proxied = context.getConf().get("spark.ui.proxyBase", None)
+    return f"{proxied}/jobs/" if proxied else context.uiWebUrl
+
+
 def spark_log_file() -> Path | None:
     """The file the JVM of this notebook's session writes to (None for a session we reused)."""
     return _log_file
@@ -236,7 +266,7 @@ def get_spark(
 
     python = _prepare_environment(master, worker_python)
     course, conf = course_conf(master, app_name, scale), conf or {}
-    settings = course | session_conf(packages) | conf
+    settings = course | proxied_ui_conf() | session_conf(packages) | conf
     if warehouse:
         settings.setdefault(WAREHOUSE, warehouse)
     for option in (JAVA_OPTIONS, EXECUTOR_JAVA_OPTIONS):  # the course's and the caller's, both

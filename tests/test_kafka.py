@@ -65,3 +65,12 @@ def test_cluster_ids_are_kraft_ids():
     ids = {new_cluster_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_a_broker_in_a_container_binds_everywhere_and_advertises_its_name(tmp_path):
+    kafka = LocalKafka(tmp_path, port=9092, host="0.0.0.0", advertise="kafka")  # compose.yaml's
+    settings = kafka.settings.read_text()
+    assert "listeners=PLAINTEXT://0.0.0.0:9092," in settings
+    assert "advertised.listeners=PLAINTEXT://kafka:9092" in settings
+    assert "controller.quorum.voters=1@kafka:" in settings
+    assert kafka.bootstrap == "kafka:9092"

@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,8 +27,9 @@ def get(url, token=None):
         return None, b""
 
 
-@pytest.mark.slow
-def test_lab_serves_the_course_with_a_token(tmp_path):
+@pytest.fixture
+def lab(tmp_path):
+    """`make lab`'s launcher on a free port: (its URL, its token)."""
     port, token = free_port(), "course-test-token-0123456789"
     env = dict(os.environ, PORT=str(port), TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path))
     log = open(tmp_path / "lab.log", "wb")  # noqa: SIM115
@@ -39,10 +42,42 @@ def test_lab_serves_the_course_with_a_token(tmp_path):
             assert lab.poll() is None, (tmp_path / "lab.log").read_text()
             assert time.monotonic() < deadline, "JupyterLab did not answer in 120 s"
             time.sleep(1)
-        assert get(f"{base}/api/status")[0] == 403  # no token, no access
-        specs = json.loads(get(f"{base}/api/kernelspecs", token)[1])
-        assert KERNEL in specs["kernelspecs"]
-        assert get(f"{base}/api/contents/index.ipynb", token)[0] == 200
+        yield base, token
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_lab_serves_the_course_with_a_token(lab):
+    base, token = lab
+    assert get(f"{base}/api/status")[0] == 403  # no token, no access
+    specs = json.loads(get(f"{base}/api/kernelspecs", token)[1])
+    assert KERNEL in specs["kernelspecs"]
+    assert get(f"{base}/api/contents/index.ipynb", token)[0] == 200
+
+
+SESSION_BEHIND_THE_PROXY = """
+from sparkcourse.spark import get_spark, spark_ui_url
+spark = get_spark("local[1]", scale="ci", log_file="spark.log")
+print(spark_ui_url(spark), flush=True)
+input()  # the session runs until the test closes stdin
+"""
+
+
+@pytest.mark.slow
+def test_the_spark_ui_answers_through_jupyterlab(lab, tmp_path):
+    """As in the course image and on Binder: the UI's links lead back through the proxy."""
+    base, token = lab
+    env = dict(os.environ, SPARKCOURSE_UI_PROXY="/", PYSPARK_PYTHON=sys.executable)
+    session = subprocess.Popen([sys.executable, "-c", SESSION_BEHIND_THE_PROXY], cwd=tmp_path, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        path = session.stdout.readline().strip()  # /proxy/<port>/jobs/
+        assert re.fullmatch(r"/proxy/\d+/jobs/", path), path
+        status, page = get(f"{base}{path}", token)
+        assert status == 200 and b"Spark Jobs" in page
+        assert f'href="{path.removesuffix("jobs/")}stages/"'.encode() in page
+        assert b"Spark Jobs" not in get(f"{base}{path}")[1]  # without the token: the login page
+    finally:
+        session.communicate("\n", timeout=60)

@@ -18,6 +18,7 @@ from sparkcourse.spark import (
     get_spark,
     master_reachable,
     port_open,
+    proxied_ui_conf,
     resolve_master,
     server_addresses,
     usable_cores,
@@ -184,3 +185,15 @@ def test_a_loopback_address_left_by_a_local_session_is_not_used_for_a_cluster(mo
     except OSError:
         pytest.skip("no route from this machine toward 10.1.2.3")
     assert driver_address("local[2]") == "127.0.0.1"
+
+
+def test_behind_jupyterlabs_proxy_the_ui_links_lead_back_through_it(monkeypatch):
+    for name in ("SPARKCOURSE_UI_PROXY", "JUPYTERHUB_SERVICE_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    assert proxied_ui_conf() == {}  # a laptop: the UI on its own port, Spark's links as they are
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/learner-abc/")  # Binder
+    conf = proxied_ui_conf()
+    assert conf["spark.ui.proxyBase"] == f"/user/learner-abc/proxy/{conf['spark.ui.port']}"
+    monkeypatch.setenv("SPARKCOURSE_UI_PROXY", "/")  # the course image
+    conf = proxied_ui_conf()
+    assert conf["spark.ui.proxyBase"] == f"/proxy/{conf['spark.ui.port']}"
