@@ -101,3 +101,13 @@ def test_plots_display_only_with_an_inline_backend(monkeypatch):
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")  # a script: nothing is shown
     assert not plots_display(figure)
     plt.close(figure)
+
+
+def test_binder_builds_from_the_files_readme_names():
+    readme = (ROOT / "README.md").read_text()
+    badge = r"\(https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main\?urlpath=lab/tree/index\.ipynb\)"
+    assert re.search(badge, readme), "README has no Binder badge that opens the course index"
+    assert "`environment.yml`" in readme and "`postBuild`" in readme
+    post_build = (ROOT / "postBuild").read_text()
+    assert "ci/register_kernel.sh" in post_build and "python -m sparkcourse.packages" in post_build
+    assert "jupyter-server-proxy" in pinned_versions(ROOT / "requirements.txt")  # the UIs on Binder

@@ -93,3 +93,15 @@ def test_a_failed_course_run_says_why_in_one_line(error, status, tmp_path, monke
     monkeypatch.setattr(run_course, "execute", fail)
     source = run_course.SOLUTIONS / "00_environment_check.ipynb"
     assert run_course.run_notebook(source, tmp_path, {}, progress=False)["status"] == status
+
+
+def test_peak_memory_counts_the_processes_a_run_starts():
+    import subprocess
+    import sys
+
+    import run_course
+
+    holds_300_mb = "import time; block = bytearray(b'x' * 300 * 2**20); time.sleep(2)"
+    with run_course.PeakMemory(every=0.1) as memory:
+        subprocess.run([sys.executable, "-c", holds_300_mb], check=True, timeout=60)
+    assert 300 <= memory.peak_mb < 600
