@@ -3,7 +3,8 @@ engine and reach no registry: ci/image.sh), then run two ways (`make test-image`
 - alone, as `docker run` starts it: JupyterLab answers with its token only, as a non-root user,
   and workshop 00 says READY inside it;
 - as docker/compose.yaml's stack: a notebook runs from the JupyterLab container on the Spark
-  master and two workers in containers of their own, and MLflow's server container logs a run.
+  master and two workers in containers of their own, MLflow's server container logs a run, and
+  the Kafka container answers by its name.
 """
 
 import json
@@ -136,10 +137,12 @@ def test_a_notebook_runs_across_containers_and_mlflow_logs_to_its_server(stack, 
     mlflow = f"http://127.0.0.1:{ports['MLFLOW_PORT']}/api/2.0/mlflow"
     run = json.loads(http_get(f"{mlflow}/runs/get?run_id={run_id}")[1])["run"]
     assert run["data"]["metrics"][0]["value"] == 0.5
+    podman("exec", lab, "python", "-c", KAFKA_ANSWERS, timeout=120)  # workshop 12's broker, by name
     stored = podman("exec", f"{project}_mlflow_1", "find", "/data/mlflow/artifacts", "-name", "note.txt")
     assert f"/{run_id}/artifacts/note.txt" in stored  # uploaded through the server, kept in /data
 
 
+KAFKA_ANSWERS = "from sparkcourse.kafka import ExistingKafka; ExistingKafka('kafka:9092', wait=60)"
 MLFLOW_CALL = """
 import os
 os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
