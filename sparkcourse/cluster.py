@@ -30,6 +30,17 @@ def free_port(host: str = HOST) -> int:
         return probe.getsockname()[1]
 
 
+def master_state(ui_url: str) -> dict | None:
+    """A standalone master's state from its web UI at `ui_url`; None while it does not answer,
+    or while something else answers on its port."""
+    try:
+        with urllib.request.urlopen(f"{ui_url}/json/", timeout=2) as response:
+            state = json.load(response)
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and "workers" in state else None
+
+
 def spark_home() -> Path:
     import pyspark
 
@@ -67,15 +78,7 @@ class LocalCluster:
         (self.folder / f"{name}.pid").write_text(str(self.processes[-1].pid))
 
     def master_state(self) -> dict | None:
-        """The master's state from its web UI; None while it does not answer, or while something
-        else answers on its port."""
-        try:
-            url = f"http://{self.host}:{self.ui_port}/json/"
-            with urllib.request.urlopen(url, timeout=2) as response:
-                state = json.load(response)
-        except (OSError, ValueError):
-            return None
-        return state if isinstance(state, dict) and "workers" in state else None
+        return master_state(f"http://{self.host}:{self.ui_port}")
 
     def alive_workers(self) -> int:
         workers = (self.master_state() or {}).get("workers", [])

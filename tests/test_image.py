@@ -11,14 +11,13 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 from notebooks import ROOT, read
+from test_launch import get
 
-from sparkcourse.cluster import free_port
+from sparkcourse.cluster import free_port, master_state
 
 pytestmark = pytest.mark.image
 IMAGE = "scaling-ml-spark:latest"  # the name docker/compose.yaml runs
@@ -33,17 +32,6 @@ def podman(*args, timeout=120, check=True, env=ENV):
     if check and result.returncode != 0:
         raise AssertionError(f"podman {' '.join(args[:3])} ... failed: {result.stderr.strip()[-2000:]}")
     return result.stdout.strip()
-
-
-def http_get(url, token=None):
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, b""
-    except (urllib.error.URLError, ConnectionError):  # not listening yet
-        return None, b""
 
 
 def wait_for(what, answered, timeout=180):
@@ -89,9 +77,9 @@ def lab(image):
 
 def test_the_container_serves_the_course_as_a_learner_and_is_ready(lab, tmp_path):
     name, url = lab
-    wait_for("JupyterLab in the container", lambda: http_get(f"{url}/api/status", TOKEN)[0] == 200)
-    assert http_get(f"{url}/api/status")[0] == 403  # no token, no access
-    assert http_get(f"{url}/api/contents/index.ipynb", TOKEN)[0] == 200
+    wait_for("JupyterLab in the container", lambda: get(f"{url}/api/status", TOKEN)[0] == 200)
+    assert get(f"{url}/api/status")[0] == 403  # no token, no access
+    assert get(f"{url}/api/contents/index.ipynb", TOKEN)[0] == 200
     assert podman("exec", name, "id", "-u") == "1000"  # never root
     papermill_in(name, "workshops/00_environment_check.ipynb", "/tmp/00.ipynb", ("scale", "ci"))
     assert "READY: all" in stdout_of(name, "/tmp/00.ipynb", tmp_path)
@@ -116,26 +104,19 @@ def stack(image, tmp_path):
                        timeout=300, env=env)
 
 
-def master_state(port):
-    status, body = http_get(f"http://127.0.0.1:{port}/json/")
-    try:
-        return json.loads(body) if status == 200 else {}
-    except ValueError:
-        return {}
-
-
 def test_a_notebook_runs_across_containers_and_mlflow_logs_to_its_server(stack, tmp_path):
     project, ports = stack
     lab = f"{project}_lab_1"
-    workers = lambda: master_state(ports["SPARK_UI_PORT"]).get("workers", [])  # noqa: E731
+    master_ui = f"http://127.0.0.1:{ports['SPARK_UI_PORT']}"
+    workers = lambda: (master_state(master_ui) or {}).get("workers", [])  # noqa: E731
     wait_for("two Spark workers", lambda: sum(w["state"] == "ALIVE" for w in workers()) == 2)
     papermill_in(lab, "workshops/01_feature_engineering.ipynb", "/tmp/01.ipynb", ("scale", "ci"),
                  ("spark_master", "spark://spark-master:7077"), ("data_root", "/data"))
-    apps = master_state(ports["SPARK_UI_PORT"])["completedapps"]
+    apps = master_state(master_ui)["completedapps"]
     assert apps and all(app["cores"] == 2 for app in apps)  # one core on each worker container
     run_id = podman("exec", lab, "python", "-c", MLFLOW_CALL, timeout=120).splitlines()[-1]
     mlflow = f"http://127.0.0.1:{ports['MLFLOW_PORT']}/api/2.0/mlflow"
-    run = json.loads(http_get(f"{mlflow}/runs/get?run_id={run_id}")[1])["run"]
+    run = json.loads(get(f"{mlflow}/runs/get?run_id={run_id}")[1])["run"]
     assert run["data"]["metrics"][0]["value"] == 0.5
     podman("exec", lab, "python", "-c", KAFKA_ANSWERS, timeout=120)  # workshop 12's broker, by name
     stored = podman("exec", f"{project}_mlflow_1", "find", "/data/mlflow/artifacts", "-name", "note.txt")

@@ -17,13 +17,15 @@ from sparkcourse.cluster import free_port
 
 
 def get(url, token=None):
+    """(status, body) of a GET, with JupyterLab's token if given; (None, b"") while nothing listens."""
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, b""
-    except urllib.error.URLError:  # not listening yet
+    except (urllib.error.URLError, ConnectionError):  # not listening yet (or a port published
+        # by a container whose server has not started: the connection is reset)
         return None, b""
 
 
