@@ -9,10 +9,11 @@ Summary: <out>/summary.md and summary.json (status, seconds, peak memory, key nu
 notebook) and the total. Peak memory is the most that this run's processes (the kernel, Spark's
 JVMs and Python workers, the servers a notebook starts) held at once, sampled every half second
 (proportional set size: a page that processes share counts once): Binder gives a session at
-most 2 GB. The committed solutions are always executed on local[2],
-whatever the machine has, so that their outputs (which print the core count) are the ones CI
-checks. `--master local[*]` on a bigger machine uses all its cores: timings and printed core
-counts then differ from them.
+most 2 GB.
+
+The committed solutions are always executed on local[2], whatever the machine has, so that their
+outputs (which print the core count) are the ones CI checks. `--master local[*]` on a bigger
+machine uses all its cores: timings and printed core counts then differ from them.
 """
 
 from __future__ import annotations

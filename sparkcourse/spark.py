@@ -147,12 +147,12 @@ def jupyter_proxy_base() -> str | None:
 
 def proxied_ui_conf() -> dict[str, str]:
     """Behind JupyterLab's proxy: the UI on a port chosen here, its links under /proxy/<port>."""
+    from .cluster import free_port
+
     base = jupyter_proxy_base()
     if base is None:
         return {}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     return {"spark.ui.port": str(port), "spark.ui.proxyBase": f"{base}proxy/{port}"}
 
 
