@@ -7,7 +7,7 @@ ONE_CORE_EACH := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 SCALE ?= small
 MASTER ?= local[*]
 
-.PHONY: setup lock horovod lab connect check test test-image image test-horovod course students solutions workshops slides lint clean
+.PHONY: setup lock horovod lab connect check test test-image image test-site site test-horovod course students solutions workshops slides lint clean
 
 setup:                 ## create/update the course environment (.venv) from requirements.lock
 	@ci/setup.sh
@@ -27,7 +27,7 @@ connect: setup         ## start a Spark Connect server on sc://127.0.0.1:15002 (
 check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, lessons, committed outputs, unit tests
 	$(BIN)/ruff check .
 	$(BIN)/hadolint docker/Dockerfile
-	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow and not image" tests
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 -m "not slow and not image and not site" tests
 
 # Two cores, and never more Spark task slots than cores: first the slow tests that use one
 # slot each, two at a time, handed out one by one, longest first (the student notebooks, each
@@ -36,14 +36,21 @@ check: setup           ## for every edit (< 3 min): lint, workshops/ in sync, le
 # runs in a pytest session of its own: its in-process Spark and MLflow tests set environment
 # variables that the notebooks' kernels would inherit.
 test: check            ## everything (what CI runs): check, then every notebook, the cluster, the launch
-	$(ONE_CORE_EACH) $(PYTEST) -n 2 --maxschedchunk=1 -m "slow and not exclusive and not image" tests
-	$(PYTEST) -p no:xdist -m "slow and exclusive and not image" tests
+	$(ONE_CORE_EACH) $(PYTEST) -n 2 --maxschedchunk=1 -m "slow and not exclusive and not image and not site" tests
+	$(PYTEST) -p no:xdist -m "slow and exclusive and not image and not site" tests
 
 image:                 ## build the course image (docker/Dockerfile) with podman, as CI does (ci/image.sh)
 	@ci/image.sh
 
 test-image: setup      ## what CI runs after `make test`: build the image with podman, run it alone and as docker/compose.yaml
 	$(PYTEST) -p no:xdist -m image tests/test_image.py
+
+site: setup            ## the course website (Jupyter Book 2) from the executed solutions, into build/site
+	$(BIN)/python ci/make_site.py
+
+test-site: setup       ## what CI runs after `make test`: build the site and check every page in headless Chromium
+	@ci/chromium.sh
+	$(PYTEST) -p no:xdist -m site tests/test_site.py
 
 test-horovod: horovod  ## opt-in: build Horovod (a fresh machine: 3-6 min), then workshop 03 trains with it on a cluster
 	$(PYTEST) -p no:xdist -k horovod tests/test_cluster.py

@@ -9,13 +9,12 @@ and the cells after them follow on it (a long slide scrolls). `headline` says wh
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from notebooks import ROOT, course_notebooks, read  # noqa: E402
+from notebooks import ROOT, chosen_notebooks, read  # noqa: E402
 
 OUT = ROOT / "build" / "slides"
 HEADLINE = re.compile(r"#{1,2} ")
@@ -49,12 +48,8 @@ def build(notebooks: list[Path], out: Path = OUT) -> list[Path]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=[], help="workshop numbers, e.g. 00 07")
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
-    notebooks = [p for p in course_notebooks() if not args.only or p.name[:2] in args.only]
-    for path in build(notebooks, args.out):
+    notebooks, out = chosen_notebooks(__doc__.splitlines()[0], OUT)
+    for path in build(notebooks, out):
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -26,6 +27,15 @@ class NotebookTimeout(RuntimeError):
 def course_notebooks(folder: Path = SOLUTIONS) -> list[Path]:
     """The numbered notebooks of a folder, in course order."""
     return sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_NAME.fullmatch(p.name))
+
+
+def chosen_notebooks(description: str, out: Path) -> tuple[list[Path], Path]:
+    """A generator's command line: the workshops it names (`--only 00 07`; all by default) and `--out`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--only", nargs="*", default=[], help="workshop numbers, e.g. 00 07")
+    parser.add_argument("--out", type=Path, default=out)
+    args = parser.parse_args()
+    return [p for p in course_notebooks() if not args.only or p.name[:2] in args.only], args.out
 
 
 def runs_under_connect(notebook: nbformat.NotebookNode) -> bool:
