@@ -92,7 +92,7 @@ from sparkcourse.monitoring import (
 )
 from sparkcourse.serving import call_latencies, invoke, latency_summary, model_server
 from sparkcourse.storage import fresh
-from sparkcourse.tracking import start_tracking
+from sparkcourse.tracking import mlflow_ui, start_tracking
 
 run = setup_notebook("07_mlflow_to_production", scale=scale, spark_master=spark_master, seed=seed,
                      work_dir=work_dir, data_root=data_root, repeats=repeats,
@@ -219,6 +219,16 @@ print(f"dataset: {source.name}, a {source.source_type} source, "
       f"version {json.loads(source.source).get('delta_table_version')}")
 print("artifacts:", sorted(a.path for a in MlflowClient().list_artifacts(recorded.info.run_id)))
 print(logged["complaints"].signature)
+
+# %% [markdown]
+# The same runs in MLflow's UI: compare them side by side, open their artifacts, plot a metric
+# across runs. `mlflow_ui` gives its address; for a local store it starts the UI on this
+# machine, and behind JupyterLab (Binder, the course image) the address goes through JupyterLab's
+# proxy, so the link opens in the browser you are reading this in:
+
+# %% tags=["nbval-ignore-output"]
+# Varies from run to run: the UI's port
+print("MLflow's UI for these runs:", mlflow_ui(tracking))
 
 # %% [markdown]
 # `mlflow.pyspark.ml.autolog` does the same for Spark's own estimators: a Spark ML fit becomes a

@@ -6,6 +6,9 @@
 - Otherwise, with Spark in local mode: a fresh SQLite store in the notebook's working folder.
 - Otherwise (a cluster): an MLflow server on the driver's address, its database on the driver and
   its artifacts under the data root. Executors log over HTTP; the server stops with the kernel.
+
+`mlflow_ui(tracking)` says where to browse the runs in MLflow's UI: through JupyterLab's proxy
+when the UI runs on this machine behind it (Binder, the container), else at its own address.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import sys
 import uuid
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 from .service import Service, answers_http
 
@@ -25,7 +30,8 @@ QUIET_ENVIRONMENT = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 _PRECONFIGURED = os.environ.get("MLFLOW_TRACKING_URI")  # as the kernel started, before MLflow set it
-_server: Service | None = None
+_server: Service | None = None  # the tracking server this kernel started (a cluster run)
+_ui: tuple[str, Service] | None = None  # (the local store it shows, MLflow's UI on it)
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,7 @@ def start_tracking(run, experiment: str, tracking_uri: str = "") -> Tracking:
     import mlflow
 
     quiet_mlflow()
-    if _server is not None:
-        _server.stop()
-        _server = None
+    stop_tracking()
     preconfigured = _PRECONFIGURED or ("databricks" if os.environ.get("DATABRICKS_RUNTIME_VERSION") else "")
     if tracking_uri or preconfigured:
         uri = tracking_uri or preconfigured
@@ -96,9 +100,40 @@ def tracking_server(host: str, store: str, artifacts: str, log, timeout: float =
     return server.start()
 
 
+def mlflow_ui(tracking: Tracking) -> str:
+    """Where a learner browses `tracking`'s runs in MLflow's UI. A local store gets a UI server of
+    its own on 127.0.0.1 (it stops with the kernel); a server's UI is the server."""
+    global _ui
+    if tracking.uri.startswith("databricks"):
+        return "the Experiments page of your Databricks workspace"
+    url = tracking.uri
+    if tracking.uri.startswith("sqlite:///"):
+        if _ui is None or _ui[0] != tracking.uri:
+            stop_ui()
+            folder = Path(tracking.uri.removeprefix("sqlite:///")).parent
+            _ui = tracking.uri, tracking_server("127.0.0.1", tracking.uri, str(folder / "ui-artifacts"),
+                                                folder / "ui.log")
+        url = _ui[1].url
+    from .spark import jupyter_proxy_base
+
+    address, base = urlparse(url), jupyter_proxy_base()
+    if base and address.hostname in ("127.0.0.1", "localhost"):
+        return f"{base}proxy/{address.port}/"
+    return f"{url}/"
+
+
+def stop_ui() -> None:
+    global _ui
+    if _ui is not None:
+        _ui[1].stop()
+        _ui = None
+
+
 def stop_tracking() -> None:
-    """Stop the tracking server this kernel started, if any (it also stops when the kernel ends)."""
+    """Stop the tracking server and the UI this kernel started, if any (they also stop with the
+    kernel)."""
     global _server
+    stop_ui()
     if _server is not None:
         _server.stop()
         _server = None

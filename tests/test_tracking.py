@@ -1,6 +1,8 @@
 """MLflow tracking: a fresh local store on a laptop, a server on the driver for a cluster, and a
 configured tracking URI (Databricks) never overridden."""
 
+import json
+import urllib.parse
 import urllib.request
 
 import mlflow
@@ -55,3 +57,17 @@ def test_a_cluster_run_logs_to_a_server_on_the_driver(tmp_path):
     tracking.stop_tracking()
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{served.uri}/health", timeout=2)
+
+
+def test_a_local_stores_runs_are_browsed_in_a_ui_of_its_own(tmp_path, monkeypatch):
+    local = tracking.start_tracking(notebook_run(tmp_path), "exp")
+    address = tracking.mlflow_ui(local)
+    assert address.startswith("http://127.0.0.1:") and tracking.mlflow_ui(local) == address  # one UI
+    with urllib.request.urlopen(f"{address}ajax-api/2.0/mlflow/experiments/get?experiment_id="
+                                f"{local.experiment_id}", timeout=10) as answer:
+        assert json.load(answer)["experiment"]["name"] == "exp"
+    monkeypatch.setenv("SPARKCOURSE_UI_PROXY", "/")  # behind JupyterLab's proxy: its path there
+    assert tracking.mlflow_ui(local) == f"/proxy/{urllib.parse.urlparse(address).port}/"
+    tracking.start_tracking(notebook_run(tmp_path), "exp")  # a new store: the old UI stops
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{address}health", timeout=2)
