@@ -53,7 +53,7 @@ def run(command: list[str], cwd: Path, timeout: int = 900) -> None:
         log = (result.stdout + result.stderr).strip()
         if re.search(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT", log):
             raise SiteError("building the site's theme needs the npm registry once; it is not reachable "
-                            f"({' '.join(command[:2])} in {cwd.name})")
+                            f"({' '.join(word for word in command if not word.startswith('-'))})")
         raise SiteError(f"{' '.join(command)} failed in {cwd}: {log.splitlines()[-1] if log else '?'}")
 
 

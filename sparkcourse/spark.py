@@ -37,11 +37,22 @@ SESSION_SETTINGS = (
 # Set to JupyterLab's base URL where learners reach this machine's ports only through JupyterLab
 # (jupyter-server-proxy's /proxy/<port>/): the course image sets "/"; Binder has its own prefix.
 UI_PROXY_VARIABLES = ("SPARKCOURSE_UI_PROXY", "JUPYTERHUB_SERVICE_PREFIX")
+# The local driver's heap instead of the scale's, e.g. "1g": Binder's `start` sets it, since a
+# Binder session has 2 GB for everything (the kernel, the JVM, Python workers, servers).
+DRIVER_MEMORY_VARIABLE = "SPARKCOURSE_DRIVER_MEMORY"
 _log_file: Path | None = None
 
 
 class SparkStartError(CourseError, RuntimeError):
     """Spark could not start; the message says why and where the log is."""
+
+
+def driver_memory(scale: Scale) -> str:
+    """The local driver's heap: SPARKCOURSE_DRIVER_MEMORY when set (e.g. 1g), else the scale's."""
+    value = os.environ.get(DRIVER_MEMORY_VARIABLE, "").strip()
+    if value and not re.fullmatch(r"[1-9]\d*[mg]", value):
+        raise SparkStartError(f"{DRIVER_MEMORY_VARIABLE} must look like 1g or 768m; got {value!r}")
+    return value or scale.driver_memory
 
 
 def usable_cores() -> int:
@@ -132,7 +143,7 @@ def course_conf(master: str, app_name: str, scale: Scale) -> dict[str, str]:
         conf[JAVA_OPTIONS] += f" {QUICK_JIT}"
         conf[EXECUTOR_JAVA_OPTIONS] = QUICK_JIT
     if master.startswith("local"):
-        conf["spark.driver.memory"] = scale.driver_memory
+        conf["spark.driver.memory"] = driver_memory(scale)
     if _on_loopback(master):
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"

@@ -2,6 +2,7 @@
 environment installs (make setup, environment.yml and Binder)."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -111,3 +112,10 @@ def test_binder_builds_from_the_files_readme_names():
     post_build = (ROOT / "postBuild").read_text()
     assert "ci/register_kernel.sh" in post_build and "python -m sparkcourse.packages" in post_build
     assert "jupyter-server-proxy" in pinned_versions(ROOT / "requirements.txt")  # the UIs on Binder
+    assert "`start`" in readme
+
+
+def test_binder_starts_the_server_with_a_smaller_driver_heap():
+    started = subprocess.run([str(ROOT / "start"), "sh", "-c", "echo $SPARKCOURSE_DRIVER_MEMORY"],
+                             capture_output=True, text=True, timeout=30)
+    assert started.returncode == 0 and started.stdout == "1g\n"

@@ -37,3 +37,13 @@ def test_without_node_the_theme_build_says_so_in_one_line(tmp_path, monkeypatch)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SiteError, match=r"^make site needs Node.js 18 or newer with npm \(found none\)$"):
         built_theme()
+
+
+@pytest.mark.timeout(120)
+def test_without_the_npm_registry_the_theme_build_says_so_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no built theme there
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")  # nothing listens there
+    monkeypatch.setenv("npm_config_fetch_retries", "0")
+    with pytest.raises(SiteError, match=r"^building the site's theme needs the npm registry once; it is not "
+                                        r"reachable \(npm ci\)$"):
+        built_theme()

@@ -15,6 +15,7 @@ from sparkcourse.params import SCALES, ParameterError
 from sparkcourse.spark import (
     SparkStartError,
     course_conf,
+    driver_memory,
     get_spark,
     master_reachable,
     port_open,
@@ -197,3 +198,14 @@ def test_behind_jupyterlabs_proxy_the_ui_links_lead_back_through_it(monkeypatch)
     monkeypatch.setenv("SPARKCOURSE_UI_PROXY", "/")  # the course image
     conf = proxied_ui_conf()
     assert conf["spark.ui.proxyBase"] == f"/proxy/{conf['spark.ui.port']}"
+
+
+def test_the_driver_heap_is_the_scales_unless_the_environment_says(monkeypatch):
+    monkeypatch.delenv("SPARKCOURSE_DRIVER_MEMORY", raising=False)
+    assert driver_memory(SCALES["small"]) == SCALES["small"].driver_memory == "2g"
+    monkeypatch.setenv("SPARKCOURSE_DRIVER_MEMORY", "1g")  # Binder's `start`
+    assert driver_memory(SCALES["small"]) == "1g"
+    monkeypatch.setenv("SPARKCOURSE_DRIVER_MEMORY", "lots")
+    refused = r"^SPARKCOURSE_DRIVER_MEMORY must look like 1g or 768m; got 'lots'$"
+    with pytest.raises(SparkStartError, match=refused):
+        driver_memory(SCALES["small"])
