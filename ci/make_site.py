@@ -121,8 +121,9 @@ def write_source(notebooks: list[Path], source: Path = SOURCE, theme: Path | Non
     """The book's files: its config, pages written from README, the notebooks and the kit."""
     shutil.rmtree(source, ignore_errors=True)
     (source / "solutions").mkdir(parents=True)
-    for path in notebooks:
-        shutil.copy(path, source / "solutions" / path.name)
+    for path in notebooks:  # a lesson's link to the repository's course index: the site's map
+        text = path.read_text().replace("](../index.ipynb)", "](../index.md)")
+        (source / "solutions" / path.name).write_text(text)
     shutil.copytree(ROOT / "instructors", source / "instructors")
     (source / "index.md").write_text(course_map_page(notebooks))
     (source / "setup.md").write_text(f"# Set up and run the course\n\n{readme_sections(SETUP_SECTIONS)}")

@@ -4,6 +4,7 @@ every image loads and no internal link is broken. A screenshot of the course map
 workshop page are kept in build/artifacts/.
 """
 
+import re
 import shutil
 import threading
 from functools import partial
@@ -67,11 +68,12 @@ def visit(page, url: str) -> dict:
 
 
 def crawl(browser, base: str) -> dict[str, dict]:
-    """Every page reachable from the course map through the site's own links."""
+    """Every page reachable from the course map through the site's own links; a link to a file
+    (a notebook to download, an image) must answer too."""
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    seen, queue = {}, [base]
+    seen, queue, files = {}, [base], set()
     while queue:
         url = queue.pop()
         if url in seen:
@@ -79,11 +81,16 @@ def crawl(browser, base: str) -> dict[str, dict]:
         seen[url] = visit(page, url)
         for link in seen[url]["links"]:
             target = urldefrag(urljoin(url, link))[0]
-            if urlparse(target).netloc == urlparse(base).netloc and not urlparse(target).path.endswith(
-                    (".ipynb", ".json", ".zip", ".png", ".pdf")):
+            if urlparse(target).netloc != urlparse(base).netloc:
+                continue
+            if re.search(r"\.\w+$", urlparse(target).path):
+                files.add(target)
+            else:
                 queue.append(target if target.endswith("/") else target + "/")
+    broken = [url for url in sorted(files) if not page.request.get(url).ok]
     page.close()
     assert not errors, f"JavaScript errors: {errors[:3]}"
+    assert not broken, f"links to missing files: {broken[:3]}"
     return seen
 
 

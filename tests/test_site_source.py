@@ -47,3 +47,11 @@ def test_without_the_npm_registry_the_theme_build_says_so_in_one_line(tmp_path, 
     with pytest.raises(SiteError, match=r"^building the site's theme needs the npm registry once; it is not "
                                         r"reachable \(npm ci\)$"):
         built_theme()
+
+
+def test_a_lessons_link_to_the_course_index_leads_to_the_sites_map(tmp_path):
+    linking = [p for p in course_notebooks() if "](../index.ipynb)" in p.read_text()]
+    assert linking, "no lesson links the course index: this test has nothing to check"
+    source = write_source(linking, tmp_path / "src", theme=tmp_path / "theme")
+    text = (source / "solutions" / linking[0].name).read_text()
+    assert "](../index.md)" in text and "](../index.ipynb)" not in text
