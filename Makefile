@@ -49,7 +49,7 @@ site: setup            ## the course website (Jupyter Book 2) from the executed 
 	$(BIN)/python ci/make_site.py
 
 test-site: setup       ## what CI runs after `make test`: build the site and check every page in headless Chromium
-	@ci/chromium.sh
+	@ci/need.sh "the site's browser test" chromium
 	$(PYTEST) -p no:xdist -m site tests/test_site.py
 
 test-horovod: horovod  ## opt-in: build Horovod (a fresh machine: 3-6 min), then workshop 03 trains with it on a cluster

@@ -12,18 +12,6 @@ IMAGE=${IMAGE:-scaling-ml-spark:latest}
 BASE=docker.io/library/debian:bookworm-slim
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/docker/containers.conf}
 
-need() {
-  command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v runc >/dev/null && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing podman, buildah, debootstrap and runc (Debian packages) ..."
-    apt-get install -y -qq podman buildah debootstrap runc >/dev/null ||
-      { echo "error: could not install podman from Debian's packages (network?)" >&2; exit 1; }
-  else
-    echo "error: the image build needs podman, debootstrap and runc (apt-get install podman buildah debootstrap runc)" >&2
-    exit 1
-  fi
-}
-
 base() {
   podman image exists "$BASE" && return
   local rootfs
@@ -39,7 +27,7 @@ base() {
   tar -C "$rootfs" -c . | podman import --quiet - "$BASE" >/dev/null
 }
 
-need
+ci/need.sh "the image build" podman buildah debootstrap runc
 base
 echo "Building $IMAGE from docker/Dockerfile ..."
 podman build --pull=never --file docker/Dockerfile --tag "$IMAGE" .

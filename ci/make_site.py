@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from make_workshops import lesson_header  # noqa: E402
 from notebooks import ROOT, chosen_notebooks, read  # noqa: E402
+
+from sparkcourse.packages import course_cache  # noqa: E402
 
 OUT = ROOT / "build" / "site"
 SOURCE = ROOT / "build" / "site-src"
@@ -33,10 +34,6 @@ NPM = ["npm", "--no-audit", "--no-fund", "--loglevel=error"]
 
 class SiteError(RuntimeError):
     """A one-line reason the site cannot be built here."""
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaling-ml-spark"
 
 
 def theme_digest() -> str:
@@ -68,7 +65,7 @@ def check_node() -> None:
 
 def built_theme() -> Path:
     """The theme as mystmd runs it (template.yml, its server, build/, public/), built once."""
-    theme = cache_root() / "site-theme" / theme_digest()
+    theme = course_cache() / "site-theme" / theme_digest()
     if (theme / "node_modules").is_dir():
         return theme
     check_node()

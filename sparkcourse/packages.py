@@ -40,10 +40,14 @@ class MissingPackageError(CourseError, RuntimeError):
     """A Maven package the notebook needs is not in the course's cache."""
 
 
+def course_cache() -> Path:
+    """What the course fetches or builds once per machine: ~/.cache/scaling-ml-spark (XDG)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaling-ml-spark"
+
+
 def package_cache() -> Path:
-    """Spark's Ivy home for the course: `SPARKCOURSE_MAVEN_CACHE`, else under ~/.cache."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaling-ml-spark" / "maven"
-    return Path(os.environ.get("SPARKCOURSE_MAVEN_CACHE", default)).expanduser()
+    """Spark's Ivy home for the course: `SPARKCOURSE_MAVEN_CACHE`, else under the course's cache."""
+    return Path(os.environ.get("SPARKCOURSE_MAVEN_CACHE", course_cache() / "maven")).expanduser()
 
 
 def coordinates(names) -> list[str]:

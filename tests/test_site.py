@@ -45,7 +45,7 @@ def site(tmp_path_factory):
 def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium")
-    assert chromium, "the site test needs Debian's chromium: ci/chromium.sh installs it (make test-site)"
+    assert chromium, "the site test needs Debian's chromium: `ci/need.sh` installs it (make test-site)"
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=60_000)
         yield browser
