@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).parent))
 from make_workshops import lesson_header  # noqa: E402
 from notebooks import ROOT, chosen_notebooks, read  # noqa: E402
@@ -23,6 +25,7 @@ from notebooks import ROOT, chosen_notebooks, read  # noqa: E402
 from sparkcourse.packages import course_cache  # noqa: E402
 
 OUT = ROOT / "build" / "site"
+TITLE = "Scaling Machine Learning with Apache Spark"
 SOURCE = ROOT / "build" / "site-src"
 THEME = ROOT / "site" / "theme"
 SETUP_SECTIONS = ["Getting started", "Running notebooks with other parameters", "Running against a cluster"]
@@ -108,7 +111,7 @@ def course_map_page(notebooks: list[Path]) -> str:
         header = lesson_header(read(path))
         rows.append(f"| {path.name[:2]} | [{header['title']}](solutions/{path.name}) | {header['topics']} "
                     f"| {header['minutes']} min |")
-    return "\n\n".join(["# Scaling Machine Learning with Apache Spark", intro, "## Course map",
+    return "\n\n".join([f"# {TITLE}", intro, "## Course map",
                         "Each page is a workshop's solution, run, with its outputs; the student notebooks "
                         "(the same lessons, with exercises to fill in) are in the repository's `workshops/`.",
                         "\n".join(rows), "Start with [setting up](setup.md)."]) + "\n"
@@ -125,17 +128,14 @@ def write_source(notebooks: list[Path], source: Path = SOURCE, theme: Path | Non
     (source / "index.md").write_text(course_map_page(notebooks))
     (source / "setup.md").write_text(f"# Set up and run the course\n\n{readme_sections(SETUP_SECTIONS)}")
     notes = sorted((source / "instructors" / "notes").glob("*.md"))
-    toc = "\n".join(
-        ["    - file: index.md", "    - file: setup.md", "    - title: Workshops", "      children:",
-         *[f"        - file: solutions/{path.name}" for path in notebooks],
-         "    - title: For instructors", "      children:", "        - file: instructors/agenda.md",
-         "        - file: instructors/answers.md",
-         *[f"        - file: instructors/notes/{path.name}" for path in notes]])
-    (source / "myst.yml").write_text(
-        "version: 1\nproject:\n  title: Scaling Machine Learning with Apache Spark\n"
-        "  license: MIT\n  toc:\n" + toc + "\nsite:\n"
-        f"  template: {theme or built_theme()}\n  options:\n    folders: true\n"
-        "    logo_text: Scaling ML with Apache Spark\n")
+    kit = ["instructors/agenda.md", "instructors/answers.md", *[f"instructors/notes/{n.name}" for n in notes]]
+    toc = [{"file": "index.md"}, {"file": "setup.md"},
+           {"title": "Workshops", "children": [{"file": f"solutions/{p.name}"} for p in notebooks]},
+           {"title": "For instructors", "children": [{"file": name} for name in kit]}]
+    config = {"version": 1, "project": {"title": TITLE, "license": "MIT", "toc": toc},
+              "site": {"template": str(theme or built_theme()),
+                       "options": {"folders": True, "logo_text": "Scaling ML with Apache Spark"}}}
+    (source / "myst.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     return source
 
 
